@@ -1,0 +1,1 @@
+"""The worlds picojax learns: text generators and importers. Pure Python, no JAX."""

@@ -1,0 +1,1 @@
+"""Failure-first task evals; they reach the model only through picojax.sample."""

@@ -1,0 +1,5 @@
+import sys
+
+from picojax.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""One module per `picojax` verb (see picojax/cli.py for the protocol)."""

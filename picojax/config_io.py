@@ -1,0 +1,297 @@
+"""Config I/O: presets, dotted-key overrides with type checking, validation, JSON.
+
+`load(preset, overrides)` is what every verb calls: it loads a preset (a file path such as
+``configs/rpg.py`` or a built-in name such as ``rpg``), applies ``--set key=value``
+overrides, resolves derived fields and validates the result.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import importlib
+import importlib.util
+import json
+import os
+import types
+import typing
+from pathlib import Path
+from typing import Any, Iterable, Literal, Union
+
+from picojax.config import Config, resolve
+from picojax.errors import ConfigError
+
+
+# ----------------------------------------------------------------------------------------
+# Presets.
+
+
+def load_preset(spec: str | None) -> Config:
+    """Loads a preset: a path to a ``.py`` file defining ``get_config()``, or a built-in name."""
+    if spec is None:
+        return Config()
+    if spec.endswith(".py") or os.sep in spec:
+        path = Path(spec)
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {spec}")
+        module_spec = importlib.util.spec_from_file_location(f"_picojax_preset_{path.stem}", path)
+        module = importlib.util.module_from_spec(module_spec)
+        try:
+            module_spec.loader.exec_module(module)
+        except Exception as e:  # a preset is user code: report where it broke, on one line
+            raise ConfigError(f"config file {spec} failed to load: {type(e).__name__}: {e}") from e
+    else:
+        try:
+            module = importlib.import_module(f"configs.{spec}")
+        except ModuleNotFoundError as e:
+            raise ConfigError(f"no built-in preset {spec!r}; choose one of: {', '.join(preset_names())}") from e
+    get_config = getattr(module, "get_config", None)
+    if not callable(get_config):
+        raise ConfigError(f"config {spec} defines no get_config() function")
+    cfg = get_config()
+    if not isinstance(cfg, Config):
+        raise ConfigError(f"config {spec}: get_config() returned {type(cfg).__name__}, not picojax.config.Config")
+    return cfg
+
+
+def preset_names() -> list[str]:
+    import configs
+
+    return sorted(p.stem for p in Path(configs.__file__).parent.glob("*.py") if not p.stem.startswith("_"))
+
+
+# ----------------------------------------------------------------------------------------
+# Dotted keys and typed values.
+
+
+def flat_keys(cfg: Any = None, prefix: str = "") -> list[str]:
+    """Every dotted key of the schema, e.g. ``model.depth``."""
+    cfg = Config() if cfg is None else cfg
+    keys = []
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        if dataclasses.is_dataclass(value):
+            keys.extend(flat_keys(value, f"{prefix}{f.name}."))
+        else:
+            keys.append(f"{prefix}{f.name}")
+    return keys
+
+
+def _unknown_key(key: str) -> ConfigError:
+    close = difflib.get_close_matches(key, flat_keys(), n=3, cutoff=0.6)
+    hint = f"; did you mean {' or '.join(close)}?" if close else f"; valid sections: {', '.join(f.name for f in dataclasses.fields(Config))}"
+    return ConfigError(f"unknown config key {key!r}{hint}")
+
+
+def _parse_bool(text: str) -> bool:
+    low = text.strip().lower()
+    if low in ("true", "1", "yes", "on"):
+        return True
+    if low in ("false", "0", "no", "off"):
+        return False
+    raise ValueError(f"{text!r} is not a boolean (true/false)")
+
+
+def parse_value(text: str, annotation: Any) -> Any:
+    """Parses ``text`` as a value of the field type ``annotation`` (raises ValueError)."""
+    origin = typing.get_origin(annotation)
+    if origin in (Union, types.UnionType):
+        args = typing.get_args(annotation)
+        if type(None) in args and text.strip().lower() in ("none", "null"):
+            return None
+        errors = []
+        for arg in (a for a in args if a is not type(None)):
+            try:
+                return parse_value(text, arg)
+            except ValueError as e:
+                errors.append(str(e))
+        raise ValueError("; ".join(errors))
+    if origin is Literal:
+        choices = typing.get_args(annotation)
+        if text not in choices:
+            raise ValueError(f"{text!r} is not one of {', '.join(map(str, choices))}")
+        return text
+    if annotation is bool:
+        return _parse_bool(text)
+    if annotation is int:
+        try:
+            return int(text)
+        except ValueError:
+            raise ValueError(f"{text!r} is not an integer") from None
+    if annotation is float:
+        try:
+            return float(text)
+        except ValueError:
+            raise ValueError(f"{text!r} is not a number") from None
+    if annotation is str:
+        return text
+    raise ValueError(f"unsupported field type {annotation}")
+
+
+def _check_value(value: Any, annotation: Any) -> bool:
+    origin = typing.get_origin(annotation)
+    if origin in (Union, types.UnionType):
+        return any(_check_value(value, a) for a in typing.get_args(annotation))
+    if origin is Literal:
+        return value in typing.get_args(annotation)
+    if annotation is type(None):
+        return value is None
+    if annotation is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if annotation is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, annotation)
+
+
+def _field_of(cfg: Config, key: str) -> tuple[Any, dataclasses.Field]:
+    """The dataclass holding ``key`` and the field itself."""
+    *path, name = key.split(".")
+    node: Any = cfg
+    for part in path:
+        if not dataclasses.is_dataclass(node) or part not in {f.name for f in dataclasses.fields(node)}:
+            raise _unknown_key(key)
+        node = getattr(node, part)
+    fields = {f.name: f for f in dataclasses.fields(node)} if dataclasses.is_dataclass(node) else {}
+    if name not in fields or dataclasses.is_dataclass(getattr(node, name)):
+        raise _unknown_key(key)
+    return node, fields[name]
+
+
+def _hints(node: Any) -> dict[str, Any]:
+    return typing.get_type_hints(type(node))
+
+
+def apply_overrides(cfg: Config, overrides: Iterable[str]) -> Config:
+    """Applies ``key=value`` strings to a copy of ``cfg``, checking keys and types."""
+    cfg = _deepcopy(cfg)
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"override {item!r} is not of the form key=value")
+        key, text = item.split("=", 1)
+        key = key.strip()
+        node, f = _field_of(cfg, key)
+        try:
+            value = parse_value(text, _hints(node)[f.name])
+        except ValueError as e:
+            raise ConfigError(f"bad value for {key}: {e}") from None
+        setattr(node, f.name, value)
+    return cfg
+
+
+def _deepcopy(cfg: Config) -> Config:
+    return from_dict(to_dict(cfg))
+
+
+# ----------------------------------------------------------------------------------------
+# Validation.
+
+
+def validate(cfg: Config) -> None:
+    """Checks field types and the constraints between fields of a resolved config."""
+    _check_types(cfg, "")
+    _check_positive(cfg)
+    m, t, mesh = cfg.model, cfg.train, cfg.mesh
+    if m.n_heads is not None and m.n_kv_heads is not None and m.n_heads % m.n_kv_heads:
+        raise ConfigError(f"model.n_heads={m.n_heads} is not a multiple of model.n_kv_heads={m.n_kv_heads}")
+    if t.batch_size % cfg.optim.grad_accum:
+        raise ConfigError(f"train.batch_size={t.batch_size} is not divisible by optim.grad_accum={cfg.optim.grad_accum}")
+    if not 0 <= cfg.optim.warmup_fraction <= 1:
+        raise ConfigError(f"optim.warmup_fraction must be in [0, 1], got {cfg.optim.warmup_fraction}")
+    sizes = {"mesh.data": mesh.data, "mesh.fsdp": mesh.fsdp, "mesh.tensor": mesh.tensor}
+    if sum(v == -1 for v in sizes.values()) > 1:
+        raise ConfigError("at most one of mesh.data, mesh.fsdp, mesh.tensor may be -1")
+    for key, value in sizes.items():
+        if value == 0 or value < -1:
+            raise ConfigError(f"{key} must be a positive size or -1, got {value}")
+
+
+def _check_positive(cfg: Config) -> None:
+    """Sizes that must be >= 1 (checked before deriving, which divides by some of them)."""
+    m, t = cfg.model, cfg.train
+    positive = {
+        "model.depth": m.depth, "model.head_dim": m.head_dim, "model.vocab_size": m.vocab_size,
+        "model.seq_len": m.seq_len, "model.kv_group": m.kv_group, "model.mlp_multiple": m.mlp_multiple,
+        "train.batch_size": t.batch_size, "train.steps": t.steps, "optim.grad_accum": cfg.optim.grad_accum,
+        "checkpoint.max_to_keep": cfg.checkpoint.max_to_keep,
+    }
+    for key, value in positive.items():
+        if value is not None and value < 1:
+            raise ConfigError(f"{key} must be >= 1, got {value}")
+
+
+def _check_types(node: Any, prefix: str) -> None:
+    hints = _hints(node)
+    for f in dataclasses.fields(node):
+        value = getattr(node, f.name)
+        if dataclasses.is_dataclass(value):
+            _check_types(value, f"{prefix}{f.name}.")
+        elif not _check_value(value, hints[f.name]):
+            raise ConfigError(f"{prefix}{f.name}={value!r} has the wrong type (expected {hints[f.name]})")
+
+
+# ----------------------------------------------------------------------------------------
+# The one entry point, and JSON.
+
+
+def load(preset: str | None = None, overrides: Iterable[str] = ()) -> Config:
+    """Preset + overrides -> a resolved, validated Config."""
+    cfg = apply_overrides(load_preset(preset), overrides)
+    _check_types(cfg, "")  # catch a preset's typos before deriving from them
+    _check_positive(cfg)
+    cfg = resolve(cfg)
+    validate(cfg)
+    return cfg
+
+
+def to_dict(cfg: Config) -> dict:
+    return dataclasses.asdict(cfg)
+
+
+def to_json(cfg: Config) -> str:
+    return json.dumps(to_dict(cfg), indent=2, sort_keys=False)
+
+
+def from_dict(data: dict) -> Config:
+    """Builds a Config from a dict (e.g. a run's config.json); unknown keys are errors."""
+    cfg = Config()
+    for section, values in data.items():
+        if section not in {f.name for f in dataclasses.fields(Config)} or not isinstance(values, dict):
+            raise _unknown_key(section)
+        node = getattr(cfg, section)
+        names = {f.name for f in dataclasses.fields(node)}
+        for name, value in values.items():
+            if name not in names:
+                raise _unknown_key(f"{section}.{name}")
+            setattr(node, name, value)
+    _check_types(cfg, "")
+    return cfg
+
+
+def save_json(cfg: Config, path: str | os.PathLike) -> None:
+    """Writes the config atomically (temp file + rename), so a crash never leaves half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(to_json(cfg) + "\n")
+    os.replace(tmp, path)
+
+
+def load_json(path: str | os.PathLike) -> Config:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise ConfigError(f"{path} is not valid JSON: {e}") from None
+    return from_dict(data)
+
+
+def format_config(cfg: Config) -> str:
+    """The resolved config as ``key = value`` lines, for printing at the start of a run."""
+    flat = []
+    data = to_dict(cfg)
+    for section, values in data.items():
+        for name, value in values.items():
+            flat.append(f"{section}.{name} = {value!r}")
+    return "\n".join(flat)

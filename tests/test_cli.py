@@ -1,0 +1,54 @@
+"""The `picojax` command line: verbs, help, usage errors and exit codes."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from picojax.cli import build_parser, main
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "picojax", *args], capture_output=True, text=True)
+
+
+def test_help_lists_the_verbs():
+    out = run_cli("--help")
+    assert out.returncode == 0
+    for verb in ("config", "bench"):
+        assert verb in out.stdout
+
+
+def test_every_verb_has_help():
+    parser = build_parser()
+    verbs = parser._subparsers._group_actions[0].choices
+    for name in verbs:
+        with pytest.raises(SystemExit) as exit_info:
+            main([name, "--help"])
+        assert exit_info.value.code == 0
+
+
+def test_unknown_verb_and_flag_exit_2():
+    assert run_cli("frobnicate").returncode == 2
+    assert run_cli("config", "--frobnicate").returncode == 2
+
+
+def test_config_prints_resolved_config():
+    out = run_cli("config", "--config", "rpg", "--set", "model.depth=3")
+    assert out.returncode == 0, out.stderr
+    assert "model.depth = 3" in out.stdout and "model.d_model = 192" in out.stdout
+
+
+def test_config_wrong_key_exits_2_naming_the_key():
+    out = run_cli("config", "--set", "model.dept=3")
+    assert out.returncode == 2
+    assert "model.depth" in out.stderr and len(out.stderr.strip().splitlines()) == 1
+
+
+def test_config_json_and_depth_table(capsys):
+    assert main(["config", "--json", "--set", "model.depth=2"]) == 0
+    assert json.loads(capsys.readouterr().out)["model"]["d_model"] == 128
+    assert main(["config", "--depths", "1-3"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].split()[0] == "depth" and [l.split()[0] for l in lines[1:]] == ["1", "2", "3"]
