@@ -1,0 +1,1 @@
+"""Stories eval: val loss and bits-per-byte, and failure-first metrics over sampled stories."""
