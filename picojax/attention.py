@@ -1,0 +1,122 @@
+"""Causal grouped-query attention with optional QK-norm, segment masks and a KV cache.
+
+Two interchangeable kernels compute softmax(q k^T / sqrt(d)) v under a boolean mask:
+``einsum`` (explicit, grouped heads kept as a separate axis) and ``xla``
+(`jax.nn.dot_product_attention`). ``cudnn`` is the fused flash kernel on NVIDIA GPUs.
+``auto`` picks per backend what measured fastest (`picojax bench attention`): on this
+2-core CPU ``einsum`` and ``xla`` were within noise of each other at the model's sizes,
+and einsum is kept as the simpler graph; on GPU, cuDNN when it accepts the shapes.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+from picojax.layers import RMSNorm, apply_rope, normal, param
+
+IMPLEMENTATIONS = ("einsum", "xla", "cudnn")
+
+
+def resolve_implementation(choice: str) -> str:
+    """The kernel ``auto`` stands for on the current default backend."""
+    if choice != "auto":
+        return choice
+    return "cudnn" if jax.default_backend() == "gpu" else "einsum"
+
+
+def einsum_attention(q_BxTxNxK, k_BxSxGxK, v_BxSxGxK, mask_BxTxS):
+    """Explicit attention; query heads are grouped onto their shared kv head (GQA)."""
+    b, t, n, d = q_BxTxNxK.shape
+    g = k_BxSxGxK.shape[2]
+    q_BxTxGxRxK = q_BxTxNxK.reshape(b, t, g, n // g, d)
+    scores_BxGxRxTxS = jnp.einsum("btgrk,bsgk->bgrts", q_BxTxGxRxK, k_BxSxGxK,
+                                  preferred_element_type=jnp.float32) / math.sqrt(d)
+    # A large finite negative, not -inf: a fully masked row (never produced here, every token
+    # sees itself) would give uniform weights instead of NaN.
+    scores_BxGxRxTxS = jnp.where(mask_BxTxS[:, None, None], scores_BxGxRxTxS, -1e30)
+    probs = jax.nn.softmax(scores_BxGxRxTxS, axis=-1).astype(v_BxSxGxK.dtype)
+    out_BxTxGxRxK = jnp.einsum("bgrts,bsgk->btgrk", probs, v_BxSxGxK)
+    return out_BxTxGxRxK.reshape(b, t, n, d)
+
+
+def fused_attention(q_BxTxNxK, k_BxSxGxK, v_BxSxGxK, mask_BxTxS, implementation: str):
+    """`jax.nn.dot_product_attention`; cuDNN falls back to XLA when it rejects the inputs
+    (it needs bf16/f16 and supported head sizes, and says so while tracing)."""
+    mask = mask_BxTxS[:, None]
+    if implementation == "cudnn":
+        try:
+            return jax.nn.dot_product_attention(q_BxTxNxK, k_BxSxGxK, v_BxSxGxK, mask=mask, implementation="cudnn")
+        except (ValueError, NotImplementedError, RuntimeError):
+            implementation = "xla"
+    return jax.nn.dot_product_attention(q_BxTxNxK, k_BxSxGxK, v_BxSxGxK, mask=mask, implementation=implementation)
+
+
+def attend(q, k, v, mask_BxTxS, implementation: str):
+    implementation = resolve_implementation(implementation)
+    if implementation == "einsum":
+        return einsum_attention(q, k, v, mask_BxTxS)
+    if implementation in ("xla", "cudnn"):
+        return fused_attention(q, k, v, mask_BxTxS, implementation)
+    raise ValueError(f"unknown attention implementation {implementation!r}; expected auto or one of {IMPLEMENTATIONS}")
+
+
+def causal_mask(segment_ids_BxL=None, *, length: int | None = None):
+    """[B, L, L] (or [1, L, L]) boolean: query t sees key s iff s <= t and, with segments,
+    both carry the same segment id (0 = padding is its own segment, so a row is never empty)."""
+    if segment_ids_BxL is None:
+        return jnp.tril(jnp.ones((length, length), dtype=bool))[None]
+    n = segment_ids_BxL.shape[1]
+    causal_LxL = jnp.tril(jnp.ones((n, n), dtype=bool))
+    same_segment = segment_ids_BxL[:, :, None] == segment_ids_BxL[:, None, :]
+    return causal_LxL[None] & same_segment
+
+
+def cache_mask(positions_BxT, cache_len: int):
+    """[B, T, S]: a query at position p sees cache slots 0..p (slot index = position)."""
+    return jnp.arange(cache_len)[None, None, :] <= positions_BxT[:, :, None]
+
+
+class Attention(nnx.Module):
+    def __init__(self, m, *, param_dtype, rngs: nnx.Rngs):
+        d, n, g, k = m.d_model, m.n_heads, m.n_kv_heads, m.head_dim
+        std = m.init_std
+        # Residual-branch outputs start smaller with depth (GPT-2), so the stream's variance
+        # at init does not grow with the number of blocks.
+        out_std = std / math.sqrt(2 * m.depth)
+        self.wq = param(rngs, normal(std), (d, n, k), ("embed", "heads", "head_dim"), param_dtype)
+        self.wk = param(rngs, normal(std), (d, g, k), ("embed", "kv_heads", "head_dim"), param_dtype)
+        self.wv = param(rngs, normal(std), (d, g, k), ("embed", "kv_heads", "head_dim"), param_dtype)
+        self.wo = param(rngs, normal(out_std), (n, k, d), ("heads", "head_dim", "embed"), param_dtype)
+        self.q_norm = RMSNorm(k, eps=m.norm_eps, param_dtype=param_dtype, rngs=rngs) if m.qk_norm else None
+        self.k_norm = RMSNorm(k, eps=m.norm_eps, param_dtype=param_dtype, rngs=rngs) if m.qk_norm else None
+        self.implementation = m.attention
+
+    def _qkv(self, x_BxTxD, cos, sin):
+        dt = x_BxTxD.dtype
+        q = jnp.einsum("btd,dnk->btnk", x_BxTxD, self.wq[...].astype(dt))
+        k = jnp.einsum("btd,dgk->btgk", x_BxTxD, self.wk[...].astype(dt))
+        v = jnp.einsum("btd,dgk->btgk", x_BxTxD, self.wv[...].astype(dt))
+        if self.q_norm is not None:  # norm before RoPE (Qwen3/OLMo2 order): rotation keeps the norm
+            q, k = self.q_norm(q), self.k_norm(k)
+        return apply_rope(q, cos, sin), apply_rope(k, cos, sin), v
+
+    def _out(self, out_BxTxNxK):
+        return jnp.einsum("btnk,nkd->btd", out_BxTxNxK, self.wo[...].astype(out_BxTxNxK.dtype))
+
+    def __call__(self, x_BxLxD, cos, sin, mask_BxLxL):
+        q, k, v = self._qkv(x_BxLxD, cos, sin)
+        return self._out(attend(q, k, v, mask_BxLxL, self.implementation))
+
+    def decode(self, x_BxTxD, cos, sin, positions_BxT, cache):
+        """Writes this step's keys/values at their positions, then attends over the cache."""
+        q, k, v = self._qkv(x_BxTxD, cos, sin)
+        rows_Bx1 = jnp.arange(x_BxTxD.shape[0])[:, None]
+        k_cache = cache["k"].at[rows_Bx1, positions_BxT].set(k.astype(cache["k"].dtype))
+        v_cache = cache["v"].at[rows_Bx1, positions_BxT].set(v.astype(cache["v"].dtype))
+        mask_BxTxS = cache_mask(positions_BxT, k_cache.shape[1])
+        out = attend(q, k_cache.astype(q.dtype), v_cache.astype(q.dtype), mask_BxTxS, self.implementation)
+        return self._out(out), {"k": k_cache, "v": v_cache}
