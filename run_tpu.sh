@@ -38,6 +38,7 @@ Options (flag, or environment variable):
   --logdir DIR       tensorboard: logdir (default: WORKDIR/tb)
   --port N           tensorboard: local and remote port (default: 6006)
   --max-relaunches N babysit: give up after N relaunches (default: 20)
+  --relaunch-delay S TPU_RELAUNCH_DELAY  babysit: seconds between relaunches (default: 60)
   --dry-run          print the commands instead of running them
   -h, --help         this help
 
@@ -122,7 +123,8 @@ in_repo() { printf 'cd %s && export PATH="$PWD/.venv/bin:$PATH" && %s' "$(quote 
 # ---- verbs ------------------------------------------------------------------------------
 
 verb_create() {
-  local runtime=${RUNTIME:-$(default_runtime)}
+  local runtime=$RUNTIME
+  if [[ -z $runtime ]]; then runtime=$(default_runtime); fi  # not on `local`: keep die's status
   case $CAPACITY in
     spot)
       # Spot capacity is granted through a queued resource: the request waits in line,
@@ -176,7 +178,7 @@ verb_delete() {
 }
 
 verb_setup() {
-  local bundle=/tmp/picojax-bundle-$NAME.tgz files="git ls-files -z --cached --others --exclude-standard"
+  local bundle=${TMPDIR:-/tmp}/picojax-bundle-$NAME.tgz files="git ls-files -z --cached --others --exclude-standard"
   local install_target
   case $FROM in
     repo) install_target="-e \".[$EXTRA]\"" ;;
@@ -249,8 +251,8 @@ verb_babysit() {
     relaunches=$((relaunches + 1))
     ((relaunches <= MAX_RELAUNCHES)) || die "gave up after $MAX_RELAUNCHES relaunches"
     read_state
-    note "train stopped (TPU now: ${STATE:-MISSING}); relaunch $relaunches/$MAX_RELAUNCHES in 60 s, resuming from the latest checkpoint"
-    sleep 60
+    note "train stopped (TPU now: ${STATE:-MISSING}); relaunch $relaunches/$MAX_RELAUNCHES in $RELAUNCH_DELAY s, resuming from the latest checkpoint"
+    sleep "$RELAUNCH_DELAY"
   done
 }
 
@@ -314,7 +316,7 @@ main() {
   NAME=${TPU_NAME:-picojax} ZONE=${TPU_ZONE:-} PROJECT=${TPU_PROJECT:-}
   TYPE=${TPU_TYPE:-v5litepod-8} RUNTIME=${TPU_RUNTIME:-} CAPACITY=${TPU_CAPACITY:-on-demand}
   WORKDIR=${TPU_WORKDIR:-} FROM=repo DATA="" EXTRA=tpu PYVER=3.11 LOGDIR="" PORT=6006
-  MAX_RELAUNCHES=20 DRY_RUN=0 STOP_ONLY=0 REMOTE_DIR=picojax PASSTHROUGH=()
+  MAX_RELAUNCHES=20 RELAUNCH_DELAY=${TPU_RELAUNCH_DELAY:-60} DRY_RUN=0 STOP_ONLY=0 REMOTE_DIR=picojax PASSTHROUGH=()
 
   [[ $# -gt 0 ]] || { usage >&2; exit 2; }
   local verb=$1; shift
@@ -327,8 +329,8 @@ main() {
       --) shift; PASSTHROUGH=("$@"); break ;;
       --*=*) set -- "${1%%=*}" "${1#*=}" "${@:2}"; continue ;;  # --flag=value -> --flag value
       --name | --zone | --project | --type | --runtime | --capacity | --workdir | --from | --data | \
-        --extra | --python | --logdir | --port | --max-relaunches)
-        [[ $# -ge 2 ]] || die "$1 needs a value"
+        --extra | --python | --logdir | --port | --max-relaunches | --relaunch-delay)
+        [[ $# -ge 2 && $2 != --* ]] || die "$1 needs a value"
         local key=${1#--}
         key=${key//-/_}
         case $key in python) key=pyver ;; esac
@@ -341,6 +343,7 @@ main() {
   WORKDIR=${WORKDIR:-runs/$NAME}
   [[ $PORT =~ ^[0-9]+$ ]] || die "--port must be a number, not '$PORT'"
   [[ $MAX_RELAUNCHES =~ ^[0-9]+$ ]] || die "--max-relaunches must be a number, not '$MAX_RELAUNCHES'"
+  [[ $RELAUNCH_DELAY =~ ^[0-9]+$ ]] || die "--relaunch-delay must be a number of seconds, not '$RELAUNCH_DELAY'"
   case $CAPACITY in on-demand | spot | preemptible) ;; *) die "--capacity must be on-demand, spot or preemptible, not '$CAPACITY'" ;; esac
   where_flags
 
