@@ -238,6 +238,11 @@ def train_tokenizer(
             raise TokenizerError(
                 f"--vocab-size {vocab_size} is too large for this data: SentencePiece can make at most "
                 f"{too_high.group(2)} pieces from it; use a smaller vocabulary or more data") from None
+        too_low = re.search(r"Vocabulary size is smaller than required_chars\. \d+ vs (\d+)", message)
+        if too_low:
+            raise TokenizerError(
+                f"--vocab-size {vocab_size} is too small: the special ids, the profile's symbols and the "
+                f"characters to cover need at least {too_low.group(1)}") from None
         raise TokenizerError(f"SentencePiece could not train on {train_path}: {message}") from None
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)

@@ -176,6 +176,8 @@ def test_bad_input_is_a_clear_error(rpg_dir, tmp_path):
     with pytest.raises(TokenizerError, match="--vocab-size 5000 is too large for this data"):
         train_tokenizer(rpg_dir, 5000, tmp_path / "big.model")
     assert not (tmp_path / "big.model").exists()
+    with pytest.raises(TokenizerError, match="--vocab-size 100 is too small: .* at least 1[0-9][0-9]"):
+        train_tokenizer(rpg_dir, 100, tmp_path / "small.model")
     with pytest.raises(TokenizerError, match="no training split"):
         train_tokenizer(tmp_path, 100, tmp_path / "x.model")
     # A SentencePiece model with other special ids is refused.
