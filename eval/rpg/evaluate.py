@@ -1,0 +1,57 @@
+"""The RPG eval over files: every split, then rollout, through one `complete` function.
+
+`complete(prompts) -> targets` is greedy decoding of each prompt to the end of its record;
+`eval.rpg.model` builds it from a model with `picojax.sample`. Keeping the model behind
+that one function lets the taxonomy, splits and rollout be tested against the engine
+itself, and lets the in-training hook reuse everything here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+from eval.rpg.compare import check_output
+from eval.rpg.records import EvalInputError, EvalRecord, load_fights, load_records
+from eval.rpg.report import split_report
+from eval.rpg.rollout import Complete, rollout
+
+FIGHTS_FILE = "fights.jsonl"
+
+
+def evaluate_records(records: Sequence[EvalRecord], complete: Complete, malformed: Sequence[dict] = ()) -> dict:
+    prompts = [r.prompt for r in records]
+    expected = [r.target for r in records]
+    outputs = complete(prompts) if prompts else []
+    checks = [check_output(out, want) for out, want in zip(outputs, expected)]
+    return split_report(checks, prompts, expected, outputs, malformed)
+
+
+def evaluate_file(path: str | Path, complete: Complete, limit: int | None = None) -> dict:
+    records, malformed = load_records(path, limit)
+    return evaluate_records(records, complete, malformed)
+
+
+def default_splits(data_dir: str | Path) -> list[Path]:
+    """Every ``<data_dir>/eval/*.txt`` split, plus the fights for rollout when present."""
+    eval_dir = Path(data_dir) / "eval"
+    if not eval_dir.is_dir():
+        raise EvalInputError(f"no eval splits: {eval_dir} does not exist (make the data with `picojax data rpg`)")
+    paths = sorted(eval_dir.glob("*.txt"))
+    if (eval_dir / FIGHTS_FILE).is_file():
+        paths.append(eval_dir / FIGHTS_FILE)
+    if not paths:
+        raise EvalInputError(f"no eval splits in {eval_dir}")
+    return paths
+
+
+def evaluate_paths(paths: Sequence[str | Path], complete: Complete, limit: int | None = None) -> dict:
+    """{split stem: report} for record files, and "rollout" for a ``.jsonl`` of fights."""
+    results: dict[str, dict] = {}
+    for path in map(Path, paths):
+        if path.suffix == ".jsonl":
+            fights, malformed = load_fights(path, limit)
+            results["rollout"] = {**rollout(fights, complete), "malformed_records": malformed}
+        else:
+            results[path.stem] = evaluate_file(path, complete, limit)
+    return results
