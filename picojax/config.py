@@ -52,6 +52,7 @@ class DataConfig:
     tokenizer: Optional[str] = None  # SentencePiece model path; None = <dir>/tokenizer.model
     loss_on: Literal["all", "target"] = "all"  # train on every token, or only on RPG targets
     segment_mask: bool = True  # packed documents attend only within themselves
+    long_docs: Literal["auto", "error", "split"] = "auto"  # docs over seq_len+1 tokens: error, or split into windows (auto: error for rpg, split for stories)
     shuffle_seed: int = 0  # seed of the Grain shuffle (epochs reshuffle from it)
     prefetch: int = 2  # batches prepared ahead of the step
     num_workers: int = 0  # Grain worker processes (0 = in-process; workers are slower on 2 cores)

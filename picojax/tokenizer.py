@@ -236,8 +236,8 @@ def train_tokenizer(
         too_high = re.search(r"Vocabulary size too high \((\d+)\)\. Please set it to a value <= (\d+)", message)
         if too_high:
             raise TokenizerError(
-                f"--vocab-size {vocab_size} is too large for this data: SentencePiece can make at most "
-                f"{too_high.group(2)} pieces from it; use a smaller vocabulary or more data") from None
+                f"--vocab-size {vocab_size} is too large for this data: SentencePiece ran out of pieces to "
+                f"merge; use a smaller vocabulary or more data") from None
         too_low = re.search(r"Vocabulary size is smaller than required_chars\. \d+ vs (\d+)", message)
         if too_low:
             raise TokenizerError(

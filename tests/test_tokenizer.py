@@ -160,6 +160,8 @@ def test_token_bytes_count_utf8_bytes(rpg_tok, tmp_path):
 
 def test_sha256_fingerprint_and_mismatch(rpg_tok, rpg_dir, tmp_path):
     assert rpg_tok.sha256 == file_sha256(rpg_dir / "tokenizer.model") and len(rpg_tok.sha256) == 64
+    same = train_tokenizer(rpg_dir, 160, tmp_path / "same.model")  # training is deterministic
+    assert same.sha256 == rpg_tok.sha256
     other = train_tokenizer(rpg_dir, 150, tmp_path / "other.model")
     assert other.sha256 != rpg_tok.sha256
     check_sha256(rpg_tok.sha256, rpg_tok.sha256, "checkpoint")
