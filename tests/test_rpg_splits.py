@@ -1,0 +1,159 @@
+"""The RPG dataset writer: every file, a truthful manifest, disjoint splits, atomic output."""
+
+import hashlib
+import json
+import re
+from dataclasses import replace
+
+import pytest
+
+import data_gen.rpg.splits as splits
+from data_gen.rpg import EVAL_SPLITS, Options, RPGError, check_file, is_fizzle, parse_prompt, parse_record, split_record, write_dataset
+from data_gen.rpg.aliases import ACTION_ALIASES, STATUS_ALIASES
+from data_gen.rpg.generator import Ranges
+from data_gen.rpg.names import HELD_OUT_NAMES, RESERVED, TRAIN_NAMES
+from data_gen.rpg.rules import STATUSES
+from data_gen.rpg.text import format_prompt
+
+SMALL = Options(seed=3, train_records=3000, val_records=400, eval_records=300, eval_fights=20, alias_rate=0.1)
+ALIAS_WORDS = {a for table in (STATUS_ALIASES, ACTION_ALIASES) for aliases in table.values() for a in aliases}
+TEXT_FILES = ["train.txt", "val.txt"] + [f"eval/{s}.txt" for s in EVAL_SPLITS]
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    out = tmp_path_factory.mktemp("rpg") / "data"
+    return out, write_dataset(out, SMALL, progress=False)
+
+
+def _records(path):
+    return [parse_record(line) for line in path.read_text().splitlines()]
+
+
+def _prompt_keys(out):
+    """Canonical prompts of every split (fights included), keyed by split."""
+    keys = {f: {format_prompt(r.state, r.action) for r in _records(out / f)} for f in TEXT_FILES}
+    fights = set()
+    for line in (out / "eval" / "fights.jsonl").read_text().splitlines():
+        fight = json.loads(line)
+        before = fight["initial"]
+        for act, after in zip(fight["actions"], fight["states"]):
+            fights.add(format_prompt(*parse_prompt(f"{before} | act={act}")))
+            before = after
+    keys["eval/fights.jsonl"] = fights
+    return keys
+
+
+def test_every_file_with_a_truthful_manifest(dataset):
+    out, manifest = dataset
+    assert manifest["spec_version"] == "v1" and manifest["seed"] == 3
+    files = TEXT_FILES + ["eval/fights.jsonl"]
+    assert sorted(manifest["counts"]) == sorted(files)
+    for f in files:
+        data = (out / f).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == manifest["sha256"][f]
+        assert data.count(b"\n") == manifest["counts"][f]
+    assert manifest["counts"]["train.txt"] == 3000 and manifest["counts"]["eval/fights.jsonl"] == 20
+    assert json.loads((out / "manifest.json").read_text()) == manifest
+    train = manifest["splits"]["train.txt"]
+    assert abs(sum(train["actions"].values()) - 1) < 1e-3 and 0.05 < train["alias_rate"] < 0.15
+    assert 0 < train["fizzle_rate"] < 0.5 and set(train["results"]) <= {"ongoing", "win", "draw"}
+    assert not list(out.parent.glob(".data.*"))  # no temp folders left behind
+
+
+def test_every_record_agrees_with_the_engine(dataset):
+    out, _ = dataset
+    for f in TEXT_FILES + ["eval/fights.jsonl"]:
+        report = check_file(out / f)
+        assert report.agree == report.total > 0, (f, report.disagreements)
+
+
+def test_splits_are_disjoint_by_canonical_prompt(dataset):
+    out, _ = dataset
+    keys = _prompt_keys(out)
+    names = sorted(keys)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            assert not keys[a] & keys[b], (a, b)
+
+
+def test_split_contents(dataset):
+    out, _ = dataset
+    numbers = lambda r: [r.state.turn] + [e.max_hp for e in r.state.entities]
+    for f in ("train.txt", "val.txt", "eval/in_dist.txt", "eval/crowded.txt", "eval/fizzle.txt"):
+        for r in _records(out / f):
+            assert {e.name for e in r.state.entities} <= set(TRAIN_NAMES)
+            assert 1 <= r.state.turn <= 59 and r.next_state.turn <= 60
+            assert all(20 <= e.max_hp <= 99 for e in r.state.entities)
+    for r in _records(out / "eval/held_out_names.txt"):
+        assert {e.name for e in r.state.entities} <= set(HELD_OUT_NAMES)
+    for r in _records(out / "eval/out_of_range.txt"):
+        assert r.state.turn >= 100 or any(e.max_hp >= 100 for e in r.state.entities), numbers(r)
+    for r in _records(out / "eval/crowded.txt"):
+        for e in r.state.entities:
+            assert [s for s, _ in e.statuses] == list(STATUSES) and len(e.cooldowns) >= 3
+    assert all(is_fizzle(r.state, r.action) for r in _records(out / "eval/fizzle.txt"))
+    aliased = [split_record(line)[0] for line in (out / "eval/aliases.txt").read_text().splitlines()]
+    assert all(set(re.split(r"[ :,=|]+", p)) & ALIAS_WORDS for p in aliased)
+
+
+def test_seeded_output_is_reproducible(dataset, tmp_path):
+    _, manifest = dataset
+    again = write_dataset(tmp_path / "again", SMALL, progress=False)
+    assert again["sha256"] == manifest["sha256"]
+    other = write_dataset(tmp_path / "other", replace(SMALL, seed=4), progress=False)
+    assert other["sha256"]["train.txt"] != manifest["sha256"]["train.txt"]
+
+
+def test_collisions_are_rejected_not_hoped_away(tmp_path, monkeypatch):
+    # A world so small that splits must collide: two names, max hp and turn nearly fixed.
+    tiny = Ranges(max_hp=(20, 21), turn=(1, 2))
+    real = splits.split_sources
+
+    def tiny_sources(opts):
+        return {k: replace(v, names=("ann", "bo"), ranges=tiny) if v.kind != "out_of_range" else v for k, v in real(opts).items()}
+
+    monkeypatch.setattr(splits, "split_sources", tiny_sources)
+    opts = Options(seed=0, train_records=2000, val_records=100, eval_records=60, eval_fights=0)
+    manifest = write_dataset(tmp_path / "tiny", opts, progress=False)
+    assert manifest["splits"]["train.txt"]["rejected_prompts"] > 0
+    keys = {f: {format_prompt(r.state, r.action) for r in _records(tmp_path / "tiny" / f)} for f in TEXT_FILES}
+    for a in keys:
+        for b in keys:
+            assert a == b or not keys[a] & keys[b], (a, b)
+
+
+def test_failed_run_leaves_no_half_written_output(tmp_path, monkeypatch):
+    out = tmp_path / "data"
+    write_dataset(out, replace(SMALL, train_records=50, eval_records=5, val_records=5, eval_fights=2), progress=False)
+    before = {p.name: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("crash mid-write")
+
+    monkeypatch.setattr(splits, "make_records", boom)
+    with pytest.raises(RuntimeError):
+        write_dataset(out, SMALL, progress=False)
+    assert {p.name: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
+
+
+def test_refuses_to_replace_a_folder_that_is_not_a_dataset(tmp_path):
+    (tmp_path / "precious").mkdir()
+    (tmp_path / "precious" / "notes.txt").write_text("keep me")
+    with pytest.raises(RPGError) as err:
+        write_dataset(tmp_path / "precious", replace(SMALL, train_records=10), progress=False)
+    assert err.value.field == "out" and (tmp_path / "precious" / "notes.txt").read_text() == "keep me"
+
+
+def test_bad_options_are_user_errors(tmp_path):
+    with pytest.raises(RPGError) as err:
+        write_dataset(tmp_path / "x", replace(SMALL, alias_rate=1.5), progress=False)
+    assert err.value.field == "alias_rate"
+
+
+def test_name_lists_are_disjoint_and_not_keywords():
+    assert not set(TRAIN_NAMES) & set(HELD_OUT_NAMES)
+    assert not (set(TRAIN_NAMES) | set(HELD_OUT_NAMES)) & RESERVED
+    assert all(re.fullmatch("[a-z]+", n) for n in TRAIN_NAMES + HELD_OUT_NAMES)
+    assert len(set(TRAIN_NAMES)) == len(TRAIN_NAMES) >= 100 and len(set(HELD_OUT_NAMES)) == len(HELD_OUT_NAMES) >= 40
