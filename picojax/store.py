@@ -202,7 +202,8 @@ class TokenStore:
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if self._arrays is None:
             self._arrays = (
-                np.memmap(self.dir / "tokens.bin", dtype=self.meta["token_dtype"], mode="r"),
+                # A plain ndarray view: slicing a np.memmap object costs a subclass round-trip each time.
+                np.memmap(self.dir / "tokens.bin", dtype=self.meta["token_dtype"], mode="r").view(np.ndarray),
                 np.fromfile(self.dir / "offsets.bin", dtype=np.int64),
                 np.fromfile(self.dir / "target_starts.bin", dtype=np.int32),
             )

@@ -205,14 +205,14 @@ def test_long_stories_are_split_into_windows_covering_every_token_once(tmp_path)
     cfg = config(tmp_path, **{"model.seq_len": 16})
     store = open_store(cfg, "train")
     source = WindowSource(store, 16)
-    windows = [source[i] for i in range(len(source))]
-    assert all(len(w["inputs"]) <= 16 for w in windows)
+    windows = [source[i]["window"] for i in range(len(source))]  # columns: input, target, loss
+    assert all(len(w) <= 16 for w in windows) and all((w[:, 2] == 1).all() for w in windows)
     rebuilt, k = [], 0
     for i in range(len(store)):  # windows of a document, in order, overlap by one token
         doc = [BOS_ID]
         while len(doc) < len(store[i]):
-            assert windows[k]["inputs"][0] == doc[-1]  # BOS first, then where the last window ended
-            doc += windows[k]["targets"].tolist()
+            assert windows[k][0, 0] == doc[-1]  # BOS first, then where the last window ended
+            doc += windows[k][:, 1].tolist()
             k += 1
         rebuilt.append(doc)
     assert k == len(windows) and rebuilt == [store[i].tolist() for i in range(len(store))]
