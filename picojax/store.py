@@ -51,8 +51,9 @@ def iter_documents(path: str | os.PathLike, task: Task, digest=None) -> Iterator
     """Yields ``(prompt, target)`` per document of a text split, streaming.
 
     RPG: one record per line, split after the first `` => ``. Stories (TinyStories V2
-    format): the lines before each ``<|endoftext|>`` line, joined by newlines, as the target
-    (empty prompt). ``digest`` (a hashlib object) is fed the raw bytes read.
+    format): the lines before each ``<|endoftext|>`` line, joined by newlines, without the
+    whitespace around them (so BOS is followed by the first word), as the target (empty
+    prompt). ``digest`` (a hashlib object) is fed the raw bytes read.
     """
     story: list[str] = []
     with open(path, "rb") as f:
@@ -73,12 +74,12 @@ def iter_documents(path: str | os.PathLike, task: Task, digest=None) -> Iterator
                 yield line[:cut], line[cut:]
             elif line == STORY_SEPARATOR:
                 if "".join(story).strip():
-                    yield "", "\n".join(story)
+                    yield "", "\n".join(story).strip()
                 story = []
             else:
                 story.append(line)
     if task != "rpg" and "".join(story).strip():
-        yield "", "\n".join(story)
+        yield "", "\n".join(story).strip()
 
 
 def _chunks(items: Iterator, size: int) -> Iterator[list]:

@@ -2,6 +2,7 @@
 
 import json
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -71,12 +72,26 @@ def test_target_start_is_the_first_token_after_the_prompt(rpg):
 def test_stories_store(tmp_path):
     (tmp_path / "train.txt").write_text("".join(f"{s}\n<|endoftext|>\n" for s in STORIES * 10), encoding="utf-8")
     assert [t for _, t in iter_documents(tmp_path / "train.txt", "stories")][:3] == STORIES
+    (tmp_path / "x.txt").write_text("\nA story.\n\n<|endoftext|>\n  \n<|endoftext|>\nNo separator at the end\n")
+    assert list(iter_documents(tmp_path / "x.txt", "stories")) == [("", "A story."), ("", "No separator at the end")]
     tok = train_tokenizer(tmp_path, 140, tmp_path / "tokenizer.model", character_coverage=1.0)
     meta = tokenize_dir(tmp_path, tok)["train"]
     assert meta["task"] == "stories" and meta["num_docs"] == 30
     store = TokenStore(tmp_path / "store" / "train")
     assert [tok.decode(store[i]) for i in range(3)] == STORIES
     assert (store.target_starts == 1).all()  # the whole story is target
+
+
+def test_real_tinystories_sample_becomes_five_exact_documents(tmp_path):
+    sample = Path(__file__).parent / "fixtures" / "tinystories_v2_sample.txt"
+    if not sample.is_file():
+        pytest.skip("fixture tinystories_v2_sample.txt not present")
+    (tmp_path / "train.txt").write_bytes(sample.read_bytes())
+    tok = train_tokenizer(tmp_path, 300, tmp_path / "tokenizer.model", character_coverage=1.0)
+    assert tokenize_dir(tmp_path, tok, task="auto")["train"]["task"] == "stories"
+    store = TokenStore(tmp_path / "store" / "train")
+    stories = [s.strip() for s in sample.read_text(encoding="utf-8").split("<|endoftext|>") if s.strip()]
+    assert [tok.decode(store[i]) for i in range(len(store))] == stories and len(stories) == 5
 
 
 def test_streaming_in_chunks_writes_the_same_store(rpg, tmp_path):
