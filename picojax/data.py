@@ -11,8 +11,9 @@ Train pipeline, per process::
 A *window* is one document as n-1 rows of ``(input, target, loss)`` = ``(doc[:-1], doc[1:],
 mask)``: a document of n tokens (BOS ... EOS) fills n-1 positions, so it fits a row when
 n <= seq_len + 1. (One [n-1, 3] array rather than three: Grain's packer is pure Python and
-costs per feature, so this packs ~2x faster.) Longer documents are an error for RPG (a record must never be cut) and
-are split into windows of seq_len + 1 tokens for stories (config ``data.long_docs``).
+costs per feature, so this packs ~2x faster.) Longer documents are an error for RPG (a
+record must never be cut) and are split into windows of seq_len + 1 tokens for stories
+(config ``data.long_docs``).
 
 Packing is Grain's own first-fit packer: it puts whole windows into ``batch`` rows and
 emits the rows when a window fits none, so every row starts at a document's BOS, rows are
@@ -212,10 +213,10 @@ def _mark_absl_flags_parsed() -> None:
 
 def make_val_iterator(cfg: Config, *, process_index: int | None = None, process_count: int | None = None,
                       num_batches: int | None = None) -> Iterator[dict[str, np.ndarray]]:
-    """The val split in file order, packed and batched, once. The last batch is padded to
-    full size with empty rows (loss_mask 0). With num_batches, yields exactly that many
-    (more empty batches if the split runs out), so that every process of a multi-host run
-    takes the same number of eval steps."""
+    """The val split once, unshuffled (file order, first-fit packed), in batches; the last
+    batch is padded to full size with empty rows (loss_mask 0). Processes of a multi-host
+    run may get different numbers of batches; with num_batches, each yields exactly that
+    many (empty batches once its slice runs out), so all take the same eval steps."""
     process_index, process_count = _process(process_index, process_count)
     batch = per_process_batch(cfg, process_count)
     windows = _windows(cfg, "val", process_index, process_count)
@@ -243,11 +244,6 @@ class _PadRows(grain.transforms.Map):
         if missing == 0:
             return b
         return {k: np.concatenate([v, np.zeros((missing, *v.shape[1:]), v.dtype)]) for k, v in b.items()}
-
-
-def count_tokens(batch: dict[str, np.ndarray]) -> int:
-    """Real (non-padding) positions in a batch."""
-    return int(np.count_nonzero(batch["segment_ids"]))
 
 
 # ----------------------------------------------------------------------------------------
