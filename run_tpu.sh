@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # run_tpu.sh: train picojax on a Cloud TPU VM (one host or a multi-host slice) with gcloud.
 # Every verb takes --dry-run, which prints the exact commands instead of running them.
+# Written for bash 3.2 too (macOS's /bin/bash): no ${x^^}, empty arrays expanded guardedly.
 set -euo pipefail
 
 usage() {
@@ -110,8 +111,8 @@ where_flags() {
   if [[ -n $PROJECT ]]; then WHERE+=("--project=$PROJECT"); fi
 }
 
-tpu_vm() { run gcloud compute tpus tpu-vm "$@" "${WHERE[@]}"; }
-queued() { run gcloud compute tpus queued-resources "$@" "${WHERE[@]}"; }
+tpu_vm() { run gcloud compute tpus tpu-vm "$@" ${WHERE[@]+"${WHERE[@]}"}; }
+queued() { run gcloud compute tpus queued-resources "$@" ${WHERE[@]+"${WHERE[@]}"}; }
 
 # ssh_all 'remote shell command': the same command on every worker of the slice, at once.
 ssh_all() { tpu_vm ssh "$NAME" --worker=all --command="$1"; }
@@ -200,12 +201,14 @@ verb_setup() {
   run_shell "cd $(quote "$REPO") && $files | tar --null -T - -czf $(quote "$bundle")"
   tpu_vm scp "$bundle" "$NAME:picojax-bundle.tgz" --worker=all
   # The TPU images ship Python 3.10; uv brings the Python picojax needs into a venv.
-  ssh_all "set -e; mkdir -p $(quote "$REMOTE_DIR") && tar -xzf picojax-bundle.tgz -C $(quote "$REMOTE_DIR") && rm picojax-bundle.tgz && cd $(quote "$REMOTE_DIR") && export PATH=\"\$HOME/.local/bin:\$PATH\" && { command -v uv >/dev/null || python3 -m pip install --user --quiet uv || curl -LsSf https://astral.sh/uv/install.sh | sh; } && uv venv --allow-existing --python $PYVER .venv && uv pip install --python .venv $install_target"
+  # gcsfs: gs:// workdirs (Orbax and TensorBoard through fsspec; it pulls in
+  # google-cloud-storage, which tensorboardX's gs:// event writer uses).
+  ssh_all "set -e; mkdir -p $(quote "$REMOTE_DIR") && tar -xzf picojax-bundle.tgz -C $(quote "$REMOTE_DIR") && rm picojax-bundle.tgz && cd $(quote "$REMOTE_DIR") && export PATH=\"\$HOME/.local/bin:\$PATH\" && { command -v uv >/dev/null || python3 -m pip install --user --quiet uv || curl -LsSf https://astral.sh/uv/install.sh | sh; } && uv venv --allow-existing --python $PYVER .venv && uv pip install --python .venv $install_target gcsfs"
 }
 
 verb_exec() {
   [[ ${#PASSTHROUGH[@]} -gt 0 ]] || die "exec needs a command after --, e.g. exec -- picojax config"
-  ssh_all "$(in_repo "$(quote_all "${PASSTHROUGH[@]}")")"
+  ssh_all "$(in_repo "$(quote_all ${PASSTHROUGH[@]+"${PASSTHROUGH[@]}"})")"
 }
 
 check_workdir() {
@@ -216,7 +219,7 @@ check_workdir() {
 
 verb_train() {
   check_workdir
-  ssh_all "$(in_repo "$(quote_all bash run_tpu.sh worker --workdir "$WORKDIR" -- "${PASSTHROUGH[@]}")")"
+  ssh_all "$(in_repo "$(quote_all bash run_tpu.sh worker --workdir "$WORKDIR" -- ${PASSTHROUGH[@]+"${PASSTHROUGH[@]}"})")"
 }
 
 verb_stop() { ssh_all "$(in_repo 'bash run_tpu.sh worker --stop')"; }
@@ -295,9 +298,9 @@ verb_worker() {
   mkdir -p "$rundir"
   stop_previous "$pidfile"
   if [[ $STOP_ONLY == 1 ]]; then return 0; fi
-  if [[ $DRY_RUN == 1 ]]; then run "$bin" train --workdir "$WORKDIR" "${PASSTHROUGH[@]}"; return 0; fi
+  if [[ $DRY_RUN == 1 ]]; then run "$bin" train --workdir "$WORKDIR" ${PASSTHROUGH[@]+"${PASSTHROUGH[@]}"}; return 0; fi
   # Unbuffered so each line streams back through ssh as it is printed.
-  PYTHONUNBUFFERED=1 "$bin" train --workdir "$WORKDIR" "${PASSTHROUGH[@]}" \
+  PYTHONUNBUFFERED=1 "$bin" train --workdir "$WORKDIR" ${PASSTHROUGH[@]+"${PASSTHROUGH[@]}"} \
     > >(awk -v p="$PREFIX" '{ print p $0; fflush() }') 2>&1 &
   local pid=$!
   echo "$pid" >"$pidfile"
@@ -334,7 +337,7 @@ main() {
         local key=${1#--}
         key=${key//-/_}
         case $key in python) key=pyver ;; esac
-        printf -v "${key^^}" '%s' "$2"
+        printf -v "$(echo "$key" | tr '[:lower:]' '[:upper:]')" '%s' "$2"
         shift ;;
       *) die "unknown option '$1' for $verb (see --help)" ;;
     esac

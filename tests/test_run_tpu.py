@@ -147,7 +147,7 @@ def test_setup_ships_the_repo_to_all_workers_and_installs_the_tpu_extra():
     assert install[:6] == ["gcloud", "compute", "tpus", "tpu-vm", "ssh", "pj"] and "--worker=all" in install
     steps = remote(install)
     assert "tar -xzf picojax-bundle.tgz -C picojax" in steps
-    assert steps.endswith('uv pip install --python .venv -e ".[tpu]"')
+    assert steps.endswith('uv pip install --python .venv -e ".[tpu]" gcsfs')
     assert "--python 3.11" in steps
 
 
@@ -157,7 +157,7 @@ def test_setup_from_a_wheel_with_data_and_the_cuda_extra():
     joined = " ".join(pack)
     assert "run_tpu.sh" in joined and "picojax-" in joined and ".whl" in joined and "find data/rpg" in joined
     assert "--worker=all" in scp and "--worker=all" in install
-    assert remote(install).endswith('-py3-none-any.whl[cuda]"')
+    assert remote(install).endswith('-py3-none-any.whl[cuda]" gcsfs')
 
 
 def test_train_runs_the_same_command_on_all_workers():
