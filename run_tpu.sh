@@ -130,21 +130,24 @@ verb_create() {
     spot)
       # Spot capacity is granted through a queued resource: the request waits in line,
       # then the node is created under the same name.
-      queued create "$NAME" --node-id="$NAME" --accelerator-type="$TYPE" --runtime-version="$runtime" --spot
-      wait_until_active ;;
+      queued create "$NAME" --node-id="$NAME" --accelerator-type="$TYPE" --runtime-version="$runtime" --spot &&
+        wait_until_active ;;
     preemptible) tpu_vm create "$NAME" --accelerator-type="$TYPE" --version="$runtime" --preemptible ;;
     on-demand) tpu_vm create "$NAME" --accelerator-type="$TYPE" --version="$runtime" ;;
     *) die "--capacity must be on-demand, spot or preemptible, not '$CAPACITY'" ;;
   esac
 }
 
-# A queued resource is granted asynchronously; setup needs the node up.
+# A queued resource is granted asynchronously; setup needs the node up. Returns 1 when
+# the request failed (babysit then deletes it and asks again).
 wait_until_active() {
   while :; do
     read_state
     case $STATE in
-      ACTIVE | READY | '') return 0 ;;  # '' only in a dry run: nothing to wait for
-      FAILED | SUSPENDED) die "queued resource $NAME is $STATE" ;;
+      ACTIVE | READY) return 0 ;;
+      '') if [[ $DRY_RUN == 1 ]]; then return 0; fi
+        note "queued resource $NAME does not exist"; return 1 ;;
+      FAILED | SUSPENDED) note "queued resource $NAME is $STATE"; return 1 ;;
       *) note "queued resource $NAME is $STATE; waiting"; sleep 30 ;;
     esac
   done
@@ -198,12 +201,12 @@ verb_setup() {
   fi
   # One tarball of exactly what ships: tracked and untracked-but-not-ignored files (so no
   # .venv, no runs/), plus the data folder when asked.
-  run_shell "cd $(quote "$REPO") && $files | tar --null -T - -czf $(quote "$bundle")"
-  tpu_vm scp "$bundle" "$NAME:picojax-bundle.tgz" --worker=all
-  # The TPU images ship Python 3.10; uv brings the Python picojax needs into a venv.
-  # gcsfs: gs:// workdirs (Orbax and TensorBoard through fsspec; it pulls in
-  # google-cloud-storage, which tensorboardX's gs:// event writer uses).
-  ssh_all "set -e; mkdir -p $(quote "$REMOTE_DIR") && tar -xzf picojax-bundle.tgz -C $(quote "$REMOTE_DIR") && rm picojax-bundle.tgz && cd $(quote "$REMOTE_DIR") && export PATH=\"\$HOME/.local/bin:\$PATH\" && { command -v uv >/dev/null || python3 -m pip install --user --quiet uv || curl -LsSf https://astral.sh/uv/install.sh | sh; } && uv venv --allow-existing --python $PYVER .venv && uv pip install --python .venv $install_target gcsfs"
+  run_shell "cd $(quote "$REPO") && $files | tar --null -T - -czf $(quote "$bundle")" &&
+    tpu_vm scp "$bundle" "$NAME:picojax-bundle.tgz" --worker=all &&
+    # The TPU images ship Python 3.10; uv brings the Python picojax needs into a venv.
+    # gcsfs: gs:// workdirs (Orbax and TensorBoard through fsspec; it pulls in
+    # google-cloud-storage, which tensorboardX's gs:// event writer uses).
+    ssh_all "set -e; mkdir -p $(quote "$REMOTE_DIR") && tar -xzf picojax-bundle.tgz -C $(quote "$REMOTE_DIR") && rm picojax-bundle.tgz && cd $(quote "$REMOTE_DIR") && export PATH=\"\$HOME/.local/bin:\$PATH\" && { command -v uv >/dev/null || python3 -m pip install --user --quiet uv || curl -LsSf https://astral.sh/uv/install.sh | sh; } && uv venv --allow-existing --python $PYVER .venv && uv pip install --python .venv $install_target gcsfs"
 }
 
 verb_exec() {
@@ -239,24 +242,33 @@ EOF
 verb_babysit() {
   [[ $WORKDIR == gs://* ]] || die "babysit needs a gs:// workdir: a preempted VM loses its disk and checkpoints"
   local relaunches=0
+  NEEDS_SETUP=1  # the first round always installs: setup is idempotent, a stale tree is not
   while :; do
-    read_state
-    case $STATE in
-      READY | ACTIVE) ;;
-      '') verb_create; verb_setup ;;
-      CREATING | PROVISIONING | ACCEPTED | WAITING_FOR_RESOURCES) wait_until_active; verb_setup ;;
-      *) note "$NAME is $STATE: deleting and recreating it"; verb_delete; verb_create; verb_setup ;;
-    esac
-    if verb_train; then
+    if bring_up && verb_train; then
       if [[ $DRY_RUN == 0 ]]; then note "training finished"; fi
       return 0
     fi
     relaunches=$((relaunches + 1))
     ((relaunches <= MAX_RELAUNCHES)) || die "gave up after $MAX_RELAUNCHES relaunches"
     read_state
-    note "train stopped (TPU now: ${STATE:-MISSING}); relaunch $relaunches/$MAX_RELAUNCHES in $RELAUNCH_DELAY s, resuming from the latest checkpoint"
+    note "stopped (TPU now: ${STATE:-MISSING}); relaunch $relaunches/$MAX_RELAUNCHES in $RELAUNCH_DELAY s, resuming from the latest checkpoint"
     sleep "$RELAUNCH_DELAY"
   done
+}
+
+# A READY TPU with this repo installed, whatever state it was in. Runs in an `if`, where
+# set -e is off: every step is chained, and a failure returns 1 (babysit tries again).
+bring_up() {
+  read_state
+  case $STATE in
+    READY | ACTIVE) ;;
+    CREATING | PROVISIONING | ACCEPTED | WAITING_FOR_RESOURCES) wait_until_active || return 1 ;;
+    '') verb_create || return 1; NEEDS_SETUP=1 ;;
+    *) note "$NAME is $STATE: deleting and recreating it"
+      verb_delete || note "delete failed; creating anyway"
+      verb_create || return 1; NEEDS_SETUP=1 ;;
+  esac
+  if [[ $NEEDS_SETUP == 1 ]]; then verb_setup || return 1; NEEDS_SETUP=0; fi
 }
 
 # ---- the worker side: runs on each TPU VM worker (or a local process in the tests) -------

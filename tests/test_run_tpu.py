@@ -231,7 +231,10 @@ FAKE_GCLOUD = textwrap.dedent("""\
     state=$(cat "$FAKE/state")
     case "$*" in
       *" describe "*) [ "$state" = MISSING ] && exit 1; echo "$state" ;;
-      *" create "*) echo READY > "$FAKE/state" ;;
+      *" create "*)
+        n=$(( $(cat "$FAKE/creates" 2>/dev/null || echo 0) + 1 )); echo $n > "$FAKE/creates"
+        if [ "$n" -le "${FAIL_CREATES:-0}" ]; then echo "ERROR: no capacity" >&2; exit 1; fi
+        echo READY > "$FAKE/state" ;;
       *" delete "*) echo MISSING > "$FAKE/state" ;;
       *"run_tpu.sh worker"*)
         n=$(( $(cat "$FAKE/trains" 2>/dev/null || echo 0) + 1 )); echo $n > "$FAKE/trains"
@@ -241,7 +244,8 @@ FAKE_GCLOUD = textwrap.dedent("""\
     """)
 
 
-def fake_cloud(tmp_path: Path, *, state: str, fail_trains: int, after_fail: str) -> tuple[Path, dict]:
+def fake_cloud(tmp_path: Path, *, state: str, fail_trains: int = 0, after_fail: str = "READY",
+               fail_creates: int = 0) -> tuple[Path, dict]:
     """A copy of the script in a throwaway git repo, and an env with the fake gcloud first on PATH."""
     repo, fake, bin_dir = tmp_path / "repo", tmp_path / "fake", tmp_path / "bin"
     for d in (repo, fake, bin_dir):
@@ -254,24 +258,32 @@ def fake_cloud(tmp_path: Path, *, state: str, fail_trains: int, after_fail: str)
     gcloud.chmod(gcloud.stat().st_mode | stat.S_IEXEC)
     (fake / "state").write_text(state + "\n")
     env = clean_env(FAKE=str(fake), FAIL_TRAINS=str(fail_trains),
-                    AFTER_FAIL=after_fail, TMPDIR=str(tmp_path), TPU_RELAUNCH_DELAY="0")
+                    AFTER_FAIL=after_fail, FAIL_CREATES=str(fail_creates), TMPDIR=str(tmp_path), TPU_RELAUNCH_DELAY="0")
     env["PATH"] = f"{bin_dir}:{env['PATH']}"
     return repo / "run_tpu.sh", env
 
 
 def calls(env: dict) -> list[str]:
-    return [" ".join(line.split()[2:4]) for line in (Path(env["FAKE"]) / "calls").read_text().splitlines()]
+    """What the fake gcloud was asked, in order: 'tpu-vm create', 'ssh train', 'ssh setup', ..."""
+    out = []
+    for line in (Path(env["FAKE"]) / "calls").read_text().splitlines():
+        what = " ".join(line.split()[2:4])
+        if what == "tpu-vm ssh":
+            what = "ssh train" if "run_tpu.sh worker" in line else "ssh setup"
+        out.append(what)
+    return out
 
 
 def test_babysit_recreates_a_preempted_tpu_and_relaunches(tmp_path):
     script, env = fake_cloud(tmp_path, state="READY", fail_trains=1, after_fail="PREEMPTED")
     proc = sh("babysit", *WHERE, "--workdir", "gs://b/run", script=script, env=env)
     assert calls(env) == [
-        "tpu-vm describe", "tpu-vm ssh",                       # train: preempted mid-run
+        "tpu-vm describe", "tpu-vm scp", "ssh setup",          # READY: (re)install, then
+        "ssh train",                                           # train: preempted mid-run
         "tpu-vm describe",                                     # why it stopped
         "tpu-vm describe", "tpu-vm delete", "tpu-vm create",   # replace the preempted VM
-        "tpu-vm scp", "tpu-vm ssh",                            # setup on the new workers
-        "tpu-vm ssh",                                          # train again: resumes
+        "tpu-vm scp", "ssh setup",                             # setup on the new workers
+        "ssh train",                                           # train again: resumes
     ]
     assert "PREEMPTED" in proc.stderr and "[worker 0] trained" in proc.stdout
     assert (tmp_path / "picojax-bundle-pj.tgz").exists()  # setup really packed the repo
@@ -282,7 +294,17 @@ def test_babysit_gives_up_after_max_relaunches(tmp_path):
     proc = sh("babysit", *WHERE, "--workdir", "gs://b/run", "--max-relaunches", "2", script=script, env=env,
               check=False)
     assert proc.returncode == 2 and "gave up after 2 relaunches" in proc.stderr
-    assert calls(env).count("tpu-vm ssh") == 3 and "tpu-vm create" not in calls(env)
+    assert calls(env).count("ssh train") == 3 and calls(env).count("ssh setup") == 1
+    assert "tpu-vm create" not in calls(env)
+
+
+def test_babysit_retries_a_create_that_found_no_capacity(tmp_path):
+    script, env = fake_cloud(tmp_path, state="MISSING", fail_creates=1)
+    proc = sh("babysit", *WHERE, "--workdir", "gs://b/run", script=script, env=env)
+    assert calls(env) == ["tpu-vm describe", "tpu-vm create",  # no capacity: try again later
+                          "tpu-vm describe",
+                          "tpu-vm describe", "tpu-vm create", "tpu-vm scp", "ssh setup", "ssh train"]
+    assert "no capacity" in proc.stderr and "relaunch 1/20" in proc.stderr
 
 
 # ---- the worker side ---------------------------------------------------------------------------
