@@ -3,9 +3,13 @@
 import hashlib
 import json
 import re
+import tempfile
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import data_gen.rpg.splits as splits
 from data_gen.rpg import EVAL_SPLITS, Options, RPGError, check_file, is_fizzle, parse_prompt, parse_record, split_record, write_dataset
@@ -105,22 +109,29 @@ def test_seeded_output_is_reproducible(dataset, tmp_path):
     assert other["sha256"]["train.txt"] != manifest["sha256"]["train.txt"]
 
 
-def test_collisions_are_rejected_not_hoped_away(tmp_path, monkeypatch):
-    # A world so small that splits must collide: two names, max hp and turn nearly fixed.
+def _tiny_world(real):
+    """Split sources shrunk to two names and near-fixed numbers, so that splits must collide."""
     tiny = Ranges(max_hp=(20, 21), turn=(1, 2))
-    real = splits.split_sources
 
-    def tiny_sources(opts):
+    def sources(opts):
         return {k: replace(v, names=("ann", "bo"), ranges=tiny) if v.kind != "out_of_range" else v for k, v in real(opts).items()}
 
-    monkeypatch.setattr(splits, "split_sources", tiny_sources)
-    opts = Options(seed=0, train_records=2000, val_records=100, eval_records=60, eval_fights=0)
-    manifest = write_dataset(tmp_path / "tiny", opts, progress=False)
-    assert manifest["splits"]["train.txt"]["rejected_prompts"] > 0
-    keys = {f: {format_prompt(r.state, r.action) for r in _records(tmp_path / "tiny" / f)} for f in TEXT_FILES}
+    return sources
+
+
+@settings(max_examples=6, deadline=None)
+@given(seed=st.integers(0, 2**31))
+def test_splits_are_disjoint_even_when_they_collide(seed):
+    opts = Options(seed=seed, train_records=1500, val_records=100, eval_records=60, eval_fights=0)
+    with pytest.MonkeyPatch.context() as mp, tempfile.TemporaryDirectory() as tmp:
+        mp.setattr(splits, "split_sources", _tiny_world(splits.split_sources))
+        manifest = write_dataset(Path(tmp) / "tiny", opts, progress=False)
+        keys = {f: [format_prompt(r.state, r.action) for r in _records(Path(tmp) / "tiny" / f)] for f in TEXT_FILES}
+    assert manifest["splits"]["train.txt"]["rejected_prompts"] > 0  # collisions happened and were caught
     for a in keys:
+        assert a == "train.txt" or len(set(keys[a])) == len(keys[a])  # non-train splits hold no repeats
         for b in keys:
-            assert a == b or not keys[a] & keys[b], (a, b)
+            assert a == b or not set(keys[a]) & set(keys[b]), (a, b)
 
 
 def test_failed_run_leaves_no_half_written_output(tmp_path, monkeypatch):
