@@ -14,7 +14,7 @@ Verbs (run on your machine; all need the gcloud CLI, logged in):
   train        run `picojax train --workdir WD ARGS` on all workers at once (--worker=all);
                each worker joins the slice through jax.distributed.initialize(); logs
                stream back prefixed "[worker N]"
-  exec         run a command in the repo on all workers, e.g. `exec -- picojax data rpg`
+  exec         run a command in the repo on all workers, e.g. `exec -- picojax config`
   stop         stop the picojax train started by `train` on all workers (it checkpoints)
   tensorboard  serve a (gs://) logdir from worker 0 through an SSH tunnel to localhost
   babysit      create/setup/train in a loop: after a preemption, delete, recreate and
@@ -34,7 +34,7 @@ Options (flag, or environment variable):
                                    worker's disk (single host only)   (default: runs/NAME)
   --from repo|wheel  setup: ship the working tree (default) or a built wheel
   --data DIR         setup: also ship this local folder (prepared data) to all workers
-  --extra NAME       setup: pip extra to install (default: tpu; cuda on a GPU VM)
+  --extra NAME       setup: pip extra to install (default: tpu)
   --python VERSION   setup: Python for the workers' venv (default: 3.11, installed by uv)
   --logdir DIR       tensorboard: logdir (default: WORKDIR/tb)
   --port N           tensorboard: local and remote port (default: 6006)
@@ -43,10 +43,12 @@ Options (flag, or environment variable):
   --dry-run          print the commands instead of running them
   -h, --help         this help
 
+Commands on several workers (--worker=all) need your key in an agent first:
+  ssh-add ~/.ssh/google_compute_engine
+
 Examples:
   export TPU_NAME=pj TPU_ZONE=us-west4-a TPU_TYPE=v5litepod-8 TPU_WORKDIR=gs://my-bucket/rpg-d8
-  ./run_tpu.sh create && ./run_tpu.sh setup
-  ./run_tpu.sh exec -- picojax data rpg          # prepare the data on every worker
+  ./run_tpu.sh create && ./run_tpu.sh setup --data data/rpg   # data prepared here first
   ./run_tpu.sh train -- --config configs/rpg.py --set model.depth=8
   ./run_tpu.sh tensorboard                       # then open http://localhost:6006
   ./run_tpu.sh delete
