@@ -312,9 +312,12 @@ verb_worker() {
   mkdir -p "$rundir"
   stop_previous "$pidfile"
   if [[ $STOP_ONLY == 1 ]]; then return 0; fi
-  if [[ $DRY_RUN == 1 ]]; then run "$bin" train --workdir "$WORKDIR" ${PASSTHROUGH[@]+"${PASSTHROUGH[@]}"}; return 0; fi
+  # --no-progress: a progress bar redraws one line with carriage returns, which cannot be
+  # prefixed line by line; the trainer's periodic log lines say the same.
+  local cmd=("$bin" train --workdir "$WORKDIR" --no-progress ${PASSTHROUGH[@]+"${PASSTHROUGH[@]}"})
+  if [[ $DRY_RUN == 1 ]]; then run "${cmd[@]}"; return 0; fi
   # Unbuffered so each line streams back through ssh as it is printed.
-  PYTHONUNBUFFERED=1 "$bin" train --workdir "$WORKDIR" ${PASSTHROUGH[@]+"${PASSTHROUGH[@]}"} \
+  PYTHONUNBUFFERED=1 "${cmd[@]}" \
     > >(awk -v p="$PREFIX" '{ print p $0; fflush() }') 2>&1 &
   local pid=$!
   echo "$pid" >"$pidfile"

@@ -64,7 +64,7 @@ def test_two_workers_train_stop_and_resume(tmp_path):
     args = ["--set", *[x for o in tiny_overrides(data_dir) for x in ("--set", o)][1:],
             "--set", f"train.steps={STEPS}", "--set", f"checkpoint.every_steps={HALF}",
             "--set", "mesh.cpu_devices=4",  # 2 processes x 4 fake devices = one 8-device mesh
-            "--no-progress", "--no-task-evals"]
+            "--no-task-evals"]  # (the worker adds --no-progress itself)
 
     first = launch(workdir, run_dir, [*args, "--stop-after", str(HALF)])
     # Every line came back prefixed by its worker, both workers spoke, and together they

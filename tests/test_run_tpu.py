@@ -334,7 +334,7 @@ def test_worker_prefixes_every_line_and_returns_the_trainer_exit_code(tmp_path):
     proc = sh("worker", "--workdir", "gs://b/run", "--", "--config", "rpg", "--set", "a=b c", env=env, check=False)
     assert proc.returncode == 3
     lines = proc.stdout.splitlines()
-    assert "[worker 1] argv: train --workdir gs://b/run --config rpg --set a=b c" in lines
+    assert "[worker 1] argv: train --workdir gs://b/run --no-progress --config rpg --set a=b c" in lines
     assert "[worker 1] to stderr" in lines
     assert all(line.startswith("[worker 1] ") for line in lines)
     assert not (tmp_path / "run" / "train-worker1.pid").exists()
