@@ -70,6 +70,8 @@ def open_store(cfg: Config, split: str) -> TokenStore:
     if not tok.is_file():
         raise TokenizerError(f"no tokenizer at {tok}: train one with `picojax tokenizer --data {cfg.data.dir}`")
     store = TokenStore(store_path(cfg, split), tokenizer_sha256=file_sha256(tok))
+    if store.task != cfg.data.task:
+        raise ConfigError(f"data.task is {cfg.data.task} but the store {store.dir} holds {store.task} documents")
     if store.meta["vocab_size"] > cfg.model.vocab_size:
         raise ConfigError(f"the tokenizer has {store.meta['vocab_size']} pieces but model.vocab_size is "
                           f"{cfg.model.vocab_size}: set model.vocab_size={store.meta['vocab_size']}")

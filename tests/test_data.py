@@ -203,7 +203,9 @@ def test_long_stories_are_split_into_windows_covering_every_token_once(tmp_path)
     (tmp_path / "val.txt").write_text(f"{story}\n<|endoftext|>\n")
     tok = train_tokenizer(tmp_path, 112, tmp_path / "tokenizer.model", character_coverage=1.0)
     tokenize_dir(tmp_path, tok)
-    cfg = config(tmp_path, **{"model.seq_len": 16})
+    with pytest.raises(ConfigError, match="data.task is rpg but the store .* holds stories documents"):
+        open_store(config(tmp_path), "train")
+    cfg = config(tmp_path, **{"model.seq_len": 16, "data.task": "stories"})
     store = open_store(cfg, "train")
     source = WindowSource(store, 16)
     windows = [source[i]["window"] for i in range(len(source))]  # columns: input, target, loss
@@ -219,7 +221,7 @@ def test_long_stories_are_split_into_windows_covering_every_token_once(tmp_path)
     assert k == len(windows) and rebuilt == [store[i].tolist() for i in range(len(store))]
     assert len(docs_of(make_train_iterator(cfg, process_index=0, process_count=1, num_epochs=1))) == len(windows)
     with pytest.raises(SeqLenError):
-        make_train_iterator(config(tmp_path, **{"model.seq_len": 16, "data.long_docs": "error"}),
+        make_train_iterator(config(tmp_path, **{"model.seq_len": 16, "data.long_docs": "error", "data.task": "stories"}),
                             process_index=0, process_count=1)
 
 
