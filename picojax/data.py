@@ -158,8 +158,10 @@ class _ToBatch(grain.transforms.Map):
             segment_ids = real.astype(np.int32)
             positions = np.where(real, np.arange(real.shape[-1], dtype=np.int32), 0).astype(np.int32)
         window = packed["window"]
-        return {"inputs": np.ascontiguousarray(window[..., INPUT]), "targets": np.ascontiguousarray(window[..., TARGET]),
-                "loss_mask": window[..., LOSS].astype(np.float32), "segment_ids": segment_ids, "positions": positions}
+        return {"inputs": np.ascontiguousarray(window[..., INPUT]),
+                "targets": np.ascontiguousarray(window[..., TARGET]),
+                "loss_mask": window[..., LOSS].astype(np.float32),
+                "segment_ids": segment_ids, "positions": positions}
 
 
 def _packed_batches(windows: grain.MapDataset, cfg: Config, batch: int, *, shuffle: bool,

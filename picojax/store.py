@@ -191,7 +191,8 @@ class TokenStore:
     def _check_sizes(self) -> None:
         n, t = self.meta["num_docs"], self.meta["num_tokens"]
         itemsize = np.dtype(self.meta["token_dtype"]).itemsize
-        for name, expected in (("tokens.bin", t * itemsize), ("offsets.bin", (n + 1) * 8), ("target_starts.bin", n * 4)):
+        sizes = (("tokens.bin", t * itemsize), ("offsets.bin", (n + 1) * 8), ("target_starts.bin", n * 4))
+        for name, expected in sizes:
             path = self.dir / name
             if not path.is_file() or path.stat().st_size != expected:
                 raise StoreError(f"token store {self.dir} is damaged: {name} is missing or truncated; rebuild it")

@@ -221,8 +221,8 @@ def test_long_stories_are_split_into_windows_covering_every_token_once(tmp_path)
     assert k == len(windows) and rebuilt == [store[i].tolist() for i in range(len(store))]
     assert len(docs_of(make_train_iterator(cfg, process_index=0, process_count=1, num_epochs=1))) == len(windows)
     with pytest.raises(SeqLenError):
-        make_train_iterator(config(tmp_path, **{"model.seq_len": 16, "data.long_docs": "error", "data.task": "stories"}),
-                            process_index=0, process_count=1)
+        strict = config(tmp_path, **{"model.seq_len": 16, "data.long_docs": "error", "data.task": "stories"})
+        make_train_iterator(strict, process_index=0, process_count=1)
 
 
 def test_bad_input_is_a_clear_error(rpg, tmp_path):

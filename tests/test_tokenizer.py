@@ -87,7 +87,8 @@ def test_ids_are_fixed_and_plain_sentencepiece_loads_the_model(rpg_tok, rpg_dir)
 def test_rpg_records_round_trip_exactly(rpg_tok):
     records = SPEC_RECORDS + rpg_records(300, seed=1)
     # Aliases, held-out names with letters never seen in training, out-of-range numbers.
-    records.append("turn=120 | zyxquv hp=150/150 st=psn:2,grd:1 cd=- | jqz hp=5/9 st=- cd=- | act=zyxquv:block:zyxquv => ")
+    records.append("turn=120 | zyxquv hp=150/150 st=psn:2,grd:1 cd=- | jqz hp=5/9 st=- cd=- "
+                   "| act=zyxquv:block:zyxquv => ")
     for record in records:
         assert rpg_tok.decode(rpg_tok.encode(record)) == record
     assert rpg_tok.encode_batch(records[:5]) == [rpg_tok.encode(r) for r in records[:5]]

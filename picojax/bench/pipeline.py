@@ -26,7 +26,8 @@ def add_arguments(parser):
     from picojax.commands._common import add_config_args
 
     add_config_args(parser)
-    parser.add_argument("--data", metavar="DIR", help="a dataset with tokenizer and store (default: synthetic RPG records)")
+    parser.add_argument("--data", metavar="DIR",
+                        help="a dataset with tokenizer and store (default: synthetic RPG records)")
     parser.add_argument("--records", type=int, default=50_000, help="synthetic records to generate (default 50,000)")
     parser.add_argument("--batches", type=int, default=300, help="batches to time (default 300)")
     parser.add_argument("--peak-gflops", type=float, default=210.0,
@@ -48,9 +49,9 @@ def synthetic_records(n: int, seed: int = 0) -> list[str]:
     records = []
     for _ in range(n):
         a, b = rng.sample(names, 2)
-        turn = rng.randint(1, 60)
+        turn, result = rng.randint(1, 60), rng.choice(["ongoing", "draw", "win:" + a])
         records.append(f"turn={turn} | {entity(a)} | {entity(b)} | act={a}:{rng.choice(_ACTIONS)}:{b} => "
-                       f"turn={turn + 1} | {entity(a)} | {entity(b)} | result={rng.choice(['ongoing', 'draw', 'win:' + a])}")
+                       f"turn={turn + 1} | {entity(a)} | {entity(b)} | result={result}")
     return records
 
 
