@@ -12,12 +12,12 @@ from data_gen.stories.story import TRAIT_HABITS, Story
 from data_gen.stories.world import Thing
 
 WEATHER_LINES = {
-    "sunny": ["the sun was shining", "the sun was warm and bright", "the sky was blue", "it was a warm day",
+    "sunny": ["the sun was shining", "the sky was clear and blue", "the flowers opened in the sun", "it was warm and bright", "the sun was warm and bright", "the sky was blue", "it was a warm day",
               "the birds were singing in the trees"],
-    "windy": ["the wind was blowing", "the wind was strong", "the leaves were dancing in the wind", "it was a windy day"],
-    "cloudy": ["the sky was gray", "there were big clouds in the sky", "it was a cool day", "the sun was hiding"],
-    "rainy": ["it was raining", "the rain was falling", "there were big puddles everywhere", "the ground was wet"],
-    "snowy": ["it was snowing", "the ground was white with snow", "it was a cold day", "snow was falling softly"],
+    "windy": ["the wind was blowing", "the trees were moving in the wind", "the wind made the grass dance", "the wind was strong", "the leaves were dancing in the wind", "it was a windy day"],
+    "cloudy": ["the sky was gray", "the clouds were big and white", "the air was cool", "there were big clouds in the sky", "it was a cool day", "the sun was hiding"],
+    "rainy": ["it was raining", "rain drops fell on the leaves", "the puddles were getting bigger", "the rain was falling", "there were big puddles everywhere", "the ground was wet"],
+    "snowy": ["it was snowing", "everything was white and soft", "the trees were covered in snow", "the ground was white with snow", "it was a cold day", "snow was falling softly"],
 }
 WEATHER_EFFECTS = {  # a fact the weather makes true, that later sentences can use
     "rainy": ("wet", "It was wet and muddy outside"),
@@ -70,6 +70,17 @@ def introduce(s: Story, hero: Character, habit: float = 0.75) -> None:
     habits = TRAIT_HABITS.get(trait, [])
     if habits and s.chance(habit):
         s.add(s.fill(r.choice(habits), hero))
+    if s.chance(0.45):
+        likes(s, hero)
+
+
+def likes(s: Story, c: Character) -> None:
+    """'She liked ducks, apples and the color red.' Three things drawn from the whole vocabulary."""
+    w, r = s.w, s.rng
+    pools = (("animal",), ("food", "fruit"), ("food", "sweet"), ("toy",), ("plant",), ("animal", "bird"))
+    things = [w.v.get(w.pick(*tags, pos="noun"), "noun").form(0) for tags in r.sample(pools, 2)]
+    things.append(s.pick("the color " + w.pick("color"), w.v.get(w.pick("animal", pos="noun"), "noun").form(0), "songs about the " + s.pick("sea", "moon", "stars", "rain")))
+    s.add(s.who(c), s.pick("liked", "loved", "really liked"), g.join_list(list(dict.fromkeys(things))))
 
 
 def loves(s: Story, hero: Character, thing: Thing, origin: bool = True) -> None:
@@ -116,8 +127,12 @@ def feel(s: Story, c: Character, good: bool, because: str = "") -> None:
     """A feeling, with its cause when there is one."""
     mood = s.w.pick("mood", "good" if good else "bad", pos="adj")
     very = s.pick("very ", "so ", "", "really ")
-    shape = s.rng.randrange(3)
-    if because and shape < 2:
+    shape = s.rng.randrange(5)
+    if shape >= 3:
+        body = (("smiled from ear to ear", "clapped {P} hands", "did a little dance", "jumped for joy", "laughed out loud")
+                if good else ("looked down at {P} feet", "had tears in {P} eyes", "sat down and sighed", "felt a lump in {P} throat"))
+        s.add(s.who(c), s.fill(s.pick(*body), c), s.pick("", "because " + because if because else "", "and felt " + very + mood))
+    elif because and shape < 2:
         s.add(s.who(c), "was", very + mood, "because", because)
     elif shape == 0 or not because:
         s.add(s.who(c), s.pick("felt", "was"), very + mood)

@@ -57,6 +57,7 @@ def quarrel(s: Story) -> None:
     s.para()
     s.add(s.name(friend), s.pick("walked away", "went home", "ran off", "left"),
           s.pick("", "and did not look back", "feeling sad", "with tears in " + s.pron(friend, "poss") + " eyes"))
+    details.some_detail(s, hero, 0.3, most=1)
     s.add(s.who(hero), "stayed", s.pick("alone", "by " + s.pron(hero, "refl"), "there"), "but", s.pron(hero),
           s.pick("did not feel good", "felt bad inside", "was not happy", "missed " + s.name(friend, "obj")))
     s.add(s.pick("Playing alone was not fun", "Everything was quiet", "The day did not feel bright anymore",
@@ -124,6 +125,7 @@ def helping(s: Story) -> None:
     else:
         s.add(s.who(hero), s.pick("was careful and", "was brave and", "thought hard, then", "did not give up and"), steps)
     s.para()
+    details.some_detail(s, hero, 0.4, most=1)
     if fact == "wing":
         s.add(s.pick(s.opener("later"), "After a few days,"), "the", critter.kind, "could", s.pick("fly again", "flap its wings again"))
     elif fact == "hungry":

@@ -30,6 +30,7 @@ def surprise(s: Story) -> None:
     s.add(s.who(hero), s.pick("wanted to", "decided to", "had an idea: to"), make, "for", s.pron(for_whom, "obj"),
           s.pick("as a surprise", "all by " + s.pron(hero, "refl"), "to show " + s.pron(for_whom, "obj") + " " + s.pron(hero, "poss") + " love"))
     s.add(s.pick("First,", "So"), s.who(hero), "found", g.join_list(list(needs)))
+    details.some_detail(s, hero, 0.3, most=1)
     problem = r.randrange(3)
     if problem == 0:
         s.add(s.opener(), s.who(hero), s.pick("dropped", "spilled", "knocked over"), "the", needs[0], "and made a big mess")
@@ -120,6 +121,7 @@ def race(s: Story) -> None:
     s.setting = w.setting(outdoor=True)
     s.para()
     s.add(s.opener("start"), "there was", g.a(s.pick("big race", "race", "running race")), s.setting.where())
+    details.some_detail(s, hero, 0.6, most=1)
     s.add(s.who(hero), s.pick("wanted to win", "really wanted to win", "had practiced every day"), s.maybe(0.5, "more than anything"))
     s.add(s.meet(rival, hero, plain=True), s.pick("was in the race too,", "was running too,", "stood next to " + s.pron(hero, "obj") + ","), s.pick("and " + s.pron(rival) + " was very fast", "and " + s.pron(rival) + " was the fastest of all"))
     s.add(s.pick("Ready, set, go", "One, two, three, go"), end="!")
@@ -152,6 +154,7 @@ def magic(s: Story) -> None:
     s.setting = w.setting(outdoor=True)
     noun, did = r.choice(MAGIC)
     s.para()
+    details.some_detail(s, hero, 0.6, most=1)
     s.add(s.opener("start"), s.who(hero), "found", g.a(f"{s.adj('color', 0.6)} {noun}"), s.pick("under a tree", "in the sand", "by the river", "in the grass", s.setting.where()))
     s.add(s.pick("When " + s.pron(hero) + " held it,", "As soon as " + s.pron(hero) + " picked it up,", "In " + s.pron(hero, "poss") + " hand,"), "it", did, "and", s.pick("a little voice said", "a soft voice said", "it said"),
           '"' + s.pick(g.line("You can make one wish", end="."), g.line("I will give you one wish", end="."),

@@ -107,7 +107,11 @@ def want_and_obstacle(s: Story) -> None:
     s.setting = w.setting(outdoor=r.random() < 0.6)
     helper = w.family(s.cast, hero) if r.random() < 0.6 else w.child(s.cast, avoid_names=(hero.name,))
     s.para()
-    s.add(s.opener("start"), s.who(hero), s.pick("saw", "found", "spotted"), g.a(thing.described(r)))
+    if helper.family_of is None:
+        s.add(s.opener("start"), s.who(hero), s.pick("was playing with", "was out with", "went for a walk with"), s.meet(helper, hero, "obj"))
+        s.add(s.pick("Then", "Soon", "On the way,"), s.who(hero), s.pick("saw", "found", "spotted"), g.a(thing.described(r)))
+    else:
+        s.add(s.opener("start"), s.who(hero), s.pick("saw", "found", "spotted"), g.a(thing.described(r)))
     s.say(hero, s.one(lambda: g.line("I want that", thing.noun, end="!"),
                       lambda: g.line("Wow! I wish I had", g.a(thing.noun), end="!"),
                       lambda: g.line("Oh, what", g.a(f"{s.pick('pretty', 'nice', 'great', 'lovely')} {thing.noun}"), end="!")))

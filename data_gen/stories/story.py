@@ -16,12 +16,13 @@ from data_gen.stories.world import Thing, World
 _SLOT = re.compile(r"\{(\w+)(?:\.(subj|obj|poss|refl|name))?\}")
 
 TRAIT_HABITS = {
+    "loving": ["{S} gave the best hugs", "{S} always kissed {P} mom good night"],
     "kind": ["{S} always helped others", "{S} was nice to everyone {S} met", "{S} liked to help {P} friends"],
-    "brave": ["{S} was not afraid of the dark", "{S} liked to try new things", "{S} was never scared of big dogs"],
-    "curious": ["{S} wanted to know about everything", "{S} liked to look under rocks and leaves",
+    "brave": ["{S} was not afraid of the dark", "{S} once climbed the tallest tree on {P} street", "{S} liked to try new things", "{S} was never scared of big dogs"],
+    "curious": ["{S} liked to take things apart to see how they worked", "{S} wanted to know about everything", "{S} liked to look under rocks and leaves",
                 "{S} always asked a lot of questions"],
     "shy": ["{S} did not talk much", "{S} liked to play quietly by {R}", "{S} often hid behind {P} mom"],
-    "happy": ["{S} smiled all the time", "{S} liked to sing and dance", "{S} laughed at everything"],
+    "happy": ["{S} smiled all the time", "{S} woke up every morning with a song", "{S} liked to sing and dance", "{S} laughed at everything"],
     "friendly": ["{S} had many friends", "{S} said hello to everyone", "{S} liked to meet new friends"],
     "gentle": ["{S} was always soft with animals", "{S} held little bugs with care", "{S} never pushed anyone"],
     "clever": ["{S} could count to one hundred", "{S} liked to solve puzzles", "{S} always had good ideas"],
@@ -45,9 +46,11 @@ TRAIT_HABITS = {
 OPENERS = {
     "start": ["One day,", "One {time},", "One {weather} {time},", "Every day,", "One {weather} day,", "Early one {time},"],
     "next": ["Then", "Then,", "After that,", "Soon,", "Soon", "Next,", "A little later,", "After a while,", "Just then,",
-             "All of a sudden,", "Suddenly,", ""],
+             "All of a sudden,", "Suddenly,", "", "Before long,", "Right then,", "At that moment,", "Not long after,",
+             "Later on,", "After some time,", "In a moment,", "Just at that moment,"],
     "later": ["Later that day,", "The next day,", "That night,", "In the evening,", "After lunch,", "The next morning,",
-              "When the sun went down,", "A few days later,"],
+              "When the sun went down,", "A few days later,", "After dinner,", "Before bedtime,", "Two days later,",
+              "Later in the afternoon,", "When the stars came out,", "The day after,"],
     "end": ["In the end,", "From that day on,", "After that day,", "At the end of the day,", "That night,", "Now"],
 }
 
@@ -159,6 +162,12 @@ class Story:
             adverb: float = 0.25) -> None:
         """Adds a quoted line with its speaker tag, placed in one of several ways."""
         verb = verb or g.speech_verb(spoken, self.rng)
+        if to is not None and to.named and to.name not in spoken and self.rng.random() < 0.25:  # calling the listener by name
+            if self.rng.random() < 0.5 and spoken[-1] in ".!?":
+                spoken = f"{spoken[:-1]}, {to.name}{spoken[-1]}"
+            else:
+                first = spoken if spoken.startswith(("I ", "I'")) else spoken[0].lower() + spoken[1:]
+                spoken = f"{to.name}, {first}"
         adv = self.maybe(adverb, self.w.pick("speech", pos="adv"))
         shape = self.rng.random()
         if shape < 0.35:
