@@ -77,13 +77,17 @@ def test_help_lists_every_verb_and_exits_zero():
         assert verb in out
 
 
-@pytest.mark.parametrize("args", [[], ["launch"], ["create", "--bogus"], ["create", "--capacity", "cheap"],
-                                  ["create", "--zone"], ["tensorboard", "--port", "x"]])
+def test_no_verb_prints_usage_and_exits_2():
+    proc = sh(check=False)
+    assert proc.returncode == 2 and proc.stderr.startswith("usage: run_tpu.sh VERB")
+
+
+@pytest.mark.parametrize("args", [["launch"], ["create", "--bogus"], ["create", "--capacity", "cheap"],
+                                  ["create", "--zone"], ["tensorboard", "--port", "x"], ["setup", "--from", "zip"]])
 def test_bad_invocations_exit_2_with_one_line(args):
-    proc = sh(*args[:1], "--dry-run", *args[1:], check=False) if args else sh(check=False)
-    assert proc.returncode == 2
-    assert proc.stdout == "" or not args
-    assert "run_tpu.sh" in proc.stderr or "usage" in proc.stderr
+    proc = sh(args[0], "--dry-run", *args[1:], check=False)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.startswith("run_tpu.sh: error: ") and proc.stderr.count("\n") == 1
 
 
 # ---- create / delete / status ---------------------------------------------------------------
