@@ -5,7 +5,7 @@ turn + 1, result). The engine is the ground truth for every dataset and eval.
 from __future__ import annotations
 
 from data_gen.rpg.rules import ACTIONS, HEAL_AMOUNT, RESULT_DRAW, RESULT_ONGOING, TICK_DELTA, WIN_PREFIX
-from data_gen.rpg.state import Action, Entity, State
+from data_gen.rpg.state import Action, Entity, Pairs, State
 from data_gen.rpg.validate import check_playable, check_state
 
 
@@ -22,45 +22,50 @@ def is_fizzle(state: State, action: Action) -> bool:
     return actor is not None and any(name == action.name for name, _ in actor.cooldowns)
 
 
-def _tick(entity: Entity, hp: int, statuses: dict[str, int], cooldowns: dict[str, int]) -> Entity:
-    if hp > 0:  # downed entities take no tick damage or healing
-        hp = min(entity.max_hp, max(0, hp + sum([TICK_DELTA[s] for s in statuses])))
-    # Both dicts are built from sorted tuples (plus maybe one new key), so re-sort.
-    return Entity(
-        entity.name,
-        hp,
-        entity.max_hp,
-        tuple(sorted([(s, t - 1) for s, t in statuses.items() if t > 1])),
-        tuple(sorted([(a, t - 1) for a, t in cooldowns.items() if t > 1])),
-    )
+def _ticked(pairs: Pairs) -> Pairs:
+    """Every entry's turns - 1, spent ones removed (sorted order is kept)."""
+    return tuple([(name, turns - 1) for name, turns in pairs if turns > 1]) if pairs else ()
+
+
+def _raised(pairs: Pairs, key: str, turns: int) -> Pairs:
+    """``key`` set to max(current, turns), the tuple kept sorted by name."""
+    merged = dict(pairs)
+    merged[key] = max(merged.get(key, 0), turns)
+    return tuple(sorted(merged.items()))
 
 
 def resolve(state: State, action: Action) -> tuple[State, str]:
-    """`step` without the input checks: for callers that built a valid state themselves."""
+    """`step` without the input checks: for callers that built a valid state themselves.
+
+    Works on the sorted (name, turns) tuples directly: this is the generator's hot loop.
+    """
     cooldown, targets_other, damage, gained, gained_turns = ACTIONS[action.name]
     first, second = state.entities
+    entities = (first, second)
     actor = 0 if first.name == action.actor else 1
     target = 1 - actor if targets_other else actor
     hp = [first.hp, second.hp]
-    statuses = [dict(first.statuses), dict(second.statuses)]
-    cooldowns = [dict(first.cooldowns), dict(second.cooldowns)]
+    statuses = [first.statuses, second.statuses]
+    cooldowns = [first.cooldowns, second.cooldowns]
 
-    if action.name not in cooldowns[actor]:  # 1. a running cooldown fizzles the action
+    if not any(name == action.name for name, _ in cooldowns[actor]):  # 1. a running cooldown fizzles it
         if damage:  # 2. effect
-            if "guard" in statuses[target]:
+            if any(name == "guard" for name, _ in statuses[target]):
                 damage //= 2
             hp[target] = max(0, hp[target] - damage)
         if action.name == "heal":
-            hp[actor] = min(state.entities[actor].max_hp, hp[actor] + HEAL_AMOUNT)
+            hp[actor] = min(entities[actor].max_hp, hp[actor] + HEAL_AMOUNT)
         if gained:  # statuses refresh to max(current, N), never stack
-            statuses[target][gained] = max(statuses[target].get(gained, 0), gained_turns)
-        if cooldown:  # 3. cooldown
-            cooldowns[actor][action.name] = cooldown
+            statuses[target] = _raised(statuses[target], gained, gained_turns)
+        if cooldown:  # 3. cooldown (not running, or it would have fizzled)
+            cooldowns[actor] = _raised(cooldowns[actor], action.name, cooldown)
 
-    nxt = State(  # 4. ticks in state order, 5. turn + 1
-        state.turn + 1,
-        (_tick(first, hp[0], statuses[0], cooldowns[0]), _tick(second, hp[1], statuses[1], cooldowns[1])),
-    )
+    ticked = []
+    for e, h, st, cd in zip(entities, hp, statuses, cooldowns):  # 4. ticks, in state order
+        if h > 0 and st:  # downed entities take no tick damage or healing
+            h = min(e.max_hp, max(0, h + sum([TICK_DELTA[name] for name, _ in st])))
+        ticked.append(Entity(e.name, h, e.max_hp, _ticked(st), _ticked(cd)))
+    nxt = State(state.turn + 1, (ticked[0], ticked[1]))  # 5. turn + 1
     return nxt, result_of(nxt)
 
 

@@ -52,8 +52,9 @@ class Made(NamedTuple):
     alias: bool
 
 
-def make_record(rng: random.Random, state: State, action: Action, alias_rate: float) -> Made:
-    nxt, result = resolve(state, action)
+def make_record(rng: random.Random, state: State, action: Action, alias_rate: float, outcome=None) -> Made:
+    """``outcome``: the (next state, result) when the caller already resolved the turn."""
+    nxt, result = outcome or resolve(state, action)
     key = format_prompt(state, action)
     alias = alias_rate > 0 and rng.random() < alias_rate
     prompt = format_prompt(*respell_prompt(state, action, rng)) if alias else key
@@ -87,8 +88,8 @@ def make_records(rng: random.Random, source: Source, n: int) -> list[Made]:
     if source.kind == "mix":
         n_fight = round(n * source.fight_share)
         while len(out) < n_fight:
-            for state, action, _, _ in fight_transitions(fight(rng, source.names, source.ranges)):
-                out.append(make_record(rng, state, action, source.alias_rate))
+            for state, action, nxt, result in fight_transitions(fight(rng, source.names, source.ranges)):
+                out.append(make_record(rng, state, action, source.alias_rate, (nxt, result)))
         del out[n_fight:]
     while len(out) < n:
         out.append(make_record(rng, *_one(rng, source), source.alias_rate))
