@@ -79,7 +79,7 @@ def generate_stories(out: str | Path, n: int, *, seed: int = 0, val_fraction: fl
             story = generate_story(seed, i)
             data = story.text.encode("utf-8")
             split = split_of(data, seed, val_fraction)
-            stats.add(split, story.text, writer.write(split, data))
+            stats.add(split, story.text, data, writer.write(split, data))
             plots[story.plot] = plots.get(story.plot, 0) + 1
             bar.update()
         manifest = {"kind": "generate", "format": FORMAT_NOTE, "text": "normalised", "val_fraction": val_fraction,

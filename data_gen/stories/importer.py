@@ -69,7 +69,7 @@ def import_stories(paths: Sequence[str | Path], out: str | Path, *, val_fraction
                     raise StoriesError(f"{path}: story {kept + dropped} contains the separator {SEPARATOR}")
                 data = text.encode("utf-8")
                 split = split_of(data, seed, val_fraction)
-                stats.add(split, text, writer.write(split, data))
+                stats.add(split, text, data, writer.write(split, data))
                 kept += 1
             if kept == 0:
                 raise StoriesError(f"{path}: no stories found")
