@@ -1,0 +1,264 @@
+"""Sampling: prefill, then KV-cache decoding as one jitted `lax.while_loop`.
+
+Token conventions (shared with the token store): a document is ``BOS text EOS``. A prompt
+becomes ``BOS + encode(text)``; generation stops at EOS, at a token whose piece holds a
+stop string (e.g. ``"\\n"``), at ``max_new_tokens``, or when the context is full. The
+decoded text is also cut at the first stop string, so multi-piece stop strings work too.
+An RPG record is one document, so its end is EOS.
+
+Batching: prompts of different lengths are right-padded to a common length P and each
+row carries its own positions. The cache slot of a token is its position
+(`picojax.attention`), and a query at position p sees slots 0..p only, so the pad slots a
+short row writes during the prefill are invisible to it and overwritten as it decodes:
+a row's tokens are the same whatever it is batched with.
+
+Randomness: the key of row r at step t is ``fold_in(fold_in(key(seed), sample_id), t)``,
+so a sample depends on its seed and id only, not on the batch it ran in.
+
+Shapes are bucketed (prompt length to a multiple of 16, batch to a power of two up to
+`batch_size`) so a long eval compiles a handful of programs, not one per batch.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import partial
+from typing import Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+from jax.sharding import NamedSharding, PartitionSpec as P
+
+from picojax.errors import UserError
+from picojax.tokenizer import BOS_ID, EOS_ID, PAD_ID
+
+PROMPT_BUCKET = 16  # prompt lengths are padded up to a multiple of this
+
+
+class SampleError(UserError):
+    """A prompt or sampling setting that cannot be sampled (empty, too long, bad value)."""
+
+
+@dataclass(frozen=True)
+class SamplingConfig:
+    max_new_tokens: int = 128  # tokens generated at most per sample
+    temperature: float = 0.0  # 0 = greedy (argmax); > 0 divides the logits
+    top_k: int = 0  # keep the k most likely tokens; 0 = all
+    top_p: float = 1.0  # keep the smallest set of tokens whose probability reaches p; 1 = all
+    seed: int = 0  # base of every sample's random key
+
+    def check(self) -> None:
+        if self.max_new_tokens < 1:
+            raise SampleError(f"max_new_tokens must be >= 1, got {self.max_new_tokens}")
+        if self.temperature < 0 or not math.isfinite(self.temperature):
+            raise SampleError(f"temperature must be >= 0 (0 = greedy), got {self.temperature}")
+        if self.top_k < 0:
+            raise SampleError(f"top_k must be >= 0 (0 = off), got {self.top_k}")
+        if not 0.0 < self.top_p <= 1.0:
+            raise SampleError(f"top_p must be in (0, 1], got {self.top_p}")
+
+
+@dataclass(frozen=True)
+class Completion:
+    text: str  # the generated text, cut at the first stop string
+    tokens: list[int]  # generated ids, the stop token excluded
+    stopped: str  # "eos", "stop" (a stop string), "length" (max_new_tokens) or "context" (window full)
+
+
+# ----------------------------------------------------------------------------------------
+# Choosing the next token (inside the jit; settings are traced, so changing them never recompiles).
+
+
+def filter_logits(logits_BxV, top_k, top_p):
+    """Logits outside the top-k / top-p (nucleus) set become -inf. Ties at the cut are kept."""
+    vocab = logits_BxV.shape[-1]
+    sorted_BxV = -jnp.sort(-logits_BxV, axis=-1)
+    k = jnp.where(top_k > 0, jnp.minimum(top_k, vocab), vocab)
+    kth_Bx1 = jnp.take_along_axis(sorted_BxV, jnp.broadcast_to(k - 1, (logits_BxV.shape[0], 1)), axis=-1)
+    sorted_BxV = jnp.where(sorted_BxV < kth_Bx1, -jnp.inf, sorted_BxV)
+    probs_BxV = jax.nn.softmax(sorted_BxV, axis=-1)
+    # A token is kept while the mass *before* it is below top_p: the most likely always is.
+    keep_BxV = (jnp.cumsum(probs_BxV, axis=-1) - probs_BxV) < top_p
+    n_keep_Bx1 = jnp.maximum(jnp.sum(keep_BxV, axis=-1, keepdims=True), 1)
+    cut_Bx1 = jnp.maximum(jnp.take_along_axis(sorted_BxV, n_keep_Bx1 - 1, axis=-1), kth_Bx1)
+    return jnp.where(logits_BxV < cut_Bx1, -jnp.inf, logits_BxV)
+
+
+def choose_tokens(logits_BxV, keys_B, temperature, top_k, top_p):
+    greedy_B = jnp.argmax(logits_BxV, axis=-1).astype(jnp.int32)
+    scaled_BxV = filter_logits(logits_BxV / jnp.maximum(temperature, 1e-6), top_k, top_p)
+    sampled_B = jax.vmap(jax.random.categorical)(keys_B, scaled_BxV).astype(jnp.int32)
+    return jnp.where(temperature > 0, sampled_B, greedy_B)
+
+
+# ----------------------------------------------------------------------------------------
+# The jitted program: prefill + while_loop.
+
+
+def _generate(graphdef, state, prompt_BxP, lengths_B, sample_ids_B, live_B, stop_ids_S, seed, temperature, top_k,
+              top_p, *, max_new: int, cache_len: int, batch_spec):
+    model = nnx.merge(graphdef, state)
+    b, p = prompt_BxP.shape
+    constrain = (lambda x: jax.lax.with_sharding_constraint(x, batch_spec)) if batch_spec is not None else (lambda x: x)
+    cache = jax.tree.map(constrain, model.init_cache(b, cache_len))
+    positions_BxP = jnp.broadcast_to(jnp.arange(p, dtype=jnp.int32), (b, p))
+    logits_BxPxV, cache = model.decode(prompt_BxP, cache, positions_BxP)
+    last_BxV = jnp.take_along_axis(logits_BxPxV, (lengths_B - 1)[:, None, None], axis=1)[:, 0]
+    base_key = jax.random.key(seed)
+    row_keys_B = jax.vmap(lambda i: jax.random.fold_in(base_key, i))(sample_ids_B)
+
+    def cond(carry):
+        step, _, _, _, done_B, _, _ = carry
+        return (step < max_new) & ~jnp.all(done_B)
+
+    def body(carry):
+        step, cache, logits_BxV, pos_B, done_B, out_BxN, why_B = carry
+        keys_B = jax.vmap(lambda k: jax.random.fold_in(k, step))(row_keys_B)
+        tok_B = jnp.where(done_B, PAD_ID, choose_tokens(logits_BxV, keys_B, temperature, top_k, top_p))
+        out_BxN = out_BxN.at[:, step].set(tok_B)
+        hit_B = ~done_B & jnp.any(tok_B[:, None] == stop_ids_S[None, :], axis=-1)
+        full_B = ~done_B & ~hit_B & (pos_B + 1 >= cache_len)  # no position left for another token
+        why_B = jnp.where(hit_B, 1, jnp.where(full_B, 2, why_B))
+        done_B = done_B | hit_B | full_B
+        # Write this token at its position and get the next logits (clipped: done rows only).
+        logits_Bx1xV, cache = model.decode(tok_B[:, None], cache, jnp.minimum(pos_B, cache_len - 1)[:, None])
+        return step + 1, cache, logits_Bx1xV[:, 0], pos_B + 1, done_B, out_BxN, why_B
+
+    out_BxN = jnp.full((b, max_new), PAD_ID, jnp.int32)
+    why_B = jnp.zeros((b,), jnp.int32)  # 0 = length, 1 = stop token, 2 = context full
+    carry = (jnp.int32(0), cache, last_BxV, lengths_B, ~live_B, out_BxN, why_B)
+    _, _, _, _, _, out_BxN, why_B = jax.lax.while_loop(cond, body, carry)
+    return out_BxN, why_B
+
+
+# ----------------------------------------------------------------------------------------
+# The sampler.
+
+
+def _pow2_at_least(n: int) -> int:
+    return 1 << max(0, n - 1).bit_length()
+
+
+def _batch_mesh_axes(state):
+    """(mesh, number of batch shards) when the weights live on a multi-device mesh."""
+    leaf = jax.tree.leaves(state)[0]
+    sharding = getattr(leaf, "sharding", None)
+    if isinstance(sharding, NamedSharding) and sharding.mesh.size > 1:
+        mesh = sharding.mesh
+        shards = math.prod(mesh.shape[a] for a in ("data", "fsdp") if a in mesh.shape)
+        return mesh, shards
+    return None, 1
+
+
+class Sampler:
+    """Samples from a model (an `nnx.Module`, or its `(graphdef, state)`) with a tokenizer."""
+
+    def __init__(self, model, tokenizer, *, max_len: int, batch_size: int = 64):
+        graphdef, state = nnx.split(model) if isinstance(model, nnx.Module) else model
+        self.graphdef, self.state = graphdef, state
+        self.tokenizer = tokenizer
+        self.max_len = int(max_len)  # the model's context (model.seq_len)
+        self.batch_size = int(batch_size)
+        self.mesh, self.batch_shards = _batch_mesh_axes(state)
+        # The graphdef is closed over, not a static argument: it holds the (unhashable) config.
+        self._fn = jax.jit(partial(_generate, graphdef), static_argnames=("max_new", "cache_len", "batch_spec"))
+
+    # ---- ids in, ids out
+
+    def encode_prompts(self, prompts: Sequence[str]) -> list[list[int]]:
+        """``BOS + encode(text)`` per prompt; an empty prompt is an error."""
+        out = []
+        for i, text in enumerate(prompts):
+            if not text:
+                raise SampleError(f"prompt {i + 1} is empty: give some text to continue")
+            out.append([BOS_ID, *self.tokenizer.encode(text)])
+        return out
+
+    def stop_ids(self, stop_strings: Sequence[str]) -> list[int]:
+        """EOS and every piece that contains a stop string (a stop string spread over several
+        pieces is caught by the text cut in `complete` instead)."""
+        ids = {EOS_ID}
+        for i in range(self.tokenizer.vocab_size):
+            piece = self.tokenizer.id_to_piece(i).replace("▁", " ")
+            if any(s and s in piece for s in stop_strings):
+                ids.add(i)
+        return sorted(ids)
+
+    def generate_ids(self, prompts_ids: Sequence[Sequence[int]], settings: SamplingConfig,
+                     stop_ids: Sequence[int] = (EOS_ID,), sample_ids: Sequence[int] | None = None):
+        """[(generated ids incl. the stop token if any, why it stopped)] per prompt."""
+        settings.check()
+        for i, ids in enumerate(prompts_ids):
+            if len(ids) == 0:
+                raise SampleError(f"prompt {i + 1} is empty")
+            if len(ids) >= self.max_len:
+                raise SampleError(f"prompt {i + 1} is {len(ids)} tokens (BOS included) but the model's context is "
+                                  f"{self.max_len} tokens, with room needed for at least one new token")
+        sample_ids = list(range(len(prompts_ids))) if sample_ids is None else list(sample_ids)
+        results = []
+        for start in range(0, len(prompts_ids), self.batch_size):
+            chunk = prompts_ids[start:start + self.batch_size]
+            results.extend(self._run_chunk(chunk, sample_ids[start:start + self.batch_size], settings, stop_ids))
+        return results
+
+    def _run_chunk(self, chunk, ids, settings: SamplingConfig, stop_ids):
+        n = len(chunk)
+        b = min(_pow2_at_least(n), self.batch_size)  # chunks hold at most batch_size prompts
+        longest = max(len(p) for p in chunk)
+        p = min(-(-longest // PROMPT_BUCKET) * PROMPT_BUCKET, self.max_len)
+        cache_len = min(self.max_len, p + settings.max_new_tokens)
+        prompt_BxP = np.full((b, p), PAD_ID, np.int32)
+        lengths_B = np.ones((b,), np.int32)
+        prompt_BxP[:, 0] = BOS_ID  # filler rows: a lone BOS, marked done from the start
+        for r, toks in enumerate(chunk):
+            prompt_BxP[r, :len(toks)] = toks
+            lengths_B[r] = len(toks)
+        live_B = np.arange(b) < n
+        sample_B = np.zeros((b,), np.int32)
+        sample_B[:n] = ids
+        batch_spec = None
+        args = [prompt_BxP, lengths_B, sample_B, live_B]
+        if self.mesh is not None and b % self.batch_shards == 0:
+            batch_spec = NamedSharding(self.mesh, P(("data", "fsdp")))
+            args = [jax.device_put(a, batch_spec) for a in args]
+        # Stop ids padded with -1 (never a token) to a multiple of 8: fewer distinct shapes.
+        stop_S = np.full((-(-max(len(stop_ids), 1) // 8) * 8,), -1, np.int32)
+        stop_S[:len(stop_ids)] = stop_ids
+        out_BxN, why_B = self._fn(
+            self.state, *args, stop_S, settings.seed,
+            jnp.float32(settings.temperature), jnp.int32(settings.top_k), jnp.float32(settings.top_p),
+            max_new=settings.max_new_tokens, cache_len=cache_len, batch_spec=batch_spec)
+        out_BxN, why_B = np.asarray(out_BxN), np.asarray(why_B)
+        results = []
+        for r in range(n):
+            row = out_BxN[r].tolist()
+            if why_B[r] == 1:
+                end = next(i for i, t in enumerate(row) if t in stop_ids)
+                results.append((row[:end + 1], "stop"))
+            else:
+                limit = min(settings.max_new_tokens, cache_len - lengths_B[r])
+                results.append((row[:limit], "context" if why_B[r] == 2 else "length"))
+        return results
+
+    # ---- text in, text out
+
+    def complete(self, prompts: Sequence[str], settings: SamplingConfig = SamplingConfig(),
+                 stop_strings: Sequence[str] = (), sample_ids: Sequence[int] | None = None) -> list[Completion]:
+        """Continues each prompt; see the module docstring for the stopping rules."""
+        stop_ids = self.stop_ids(stop_strings) if stop_strings else [EOS_ID]
+        raw = self.generate_ids(self.encode_prompts(prompts), settings, stop_ids, sample_ids)
+        return [self._completion(ids, why, stop_strings) for ids, why in raw]
+
+    def _completion(self, ids: list[int], why: str, stop_strings: Sequence[str]) -> Completion:
+        stopped = why
+        if why == "stop":
+            stopped = "eos" if ids[-1] == EOS_ID else "stop"
+            ids = ids[:-1] if ids[-1] == EOS_ID else ids
+        text = self.tokenizer.decode(ids)
+        cuts = [text.find(s) for s in stop_strings if s and s in text]
+        if cuts:
+            text, stopped = text[:min(cuts)], "stop"
+        return Completion(text=text, tokens=ids, stopped=stopped)
