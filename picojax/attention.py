@@ -28,10 +28,13 @@ def resolve_implementation(choice: str) -> str:
     return "cudnn" if jax.default_backend() == "gpu" else "einsum"
 
 
-def einsum_attention(q_BxTxNxK, k_BxSxGxK, v_BxSxGxK, mask_BxTxS):
-    """Explicit attention; query heads are grouped onto their shared kv head (GQA)."""
+def einsum_attention(q_BxTxNxK, k_BxSxGxK, v_BxSxGxK, mask_BxTxS=None):
+    """Explicit attention; query heads are grouped onto their shared kv head (GQA).
+    ``mask`` None means plain causal attention (T == S)."""
     b, t, n, d = q_BxTxNxK.shape
     g = k_BxSxGxK.shape[2]
+    if mask_BxTxS is None:
+        mask_BxTxS = causal_mask(length=t)
     q_BxTxGxRxK = q_BxTxNxK.reshape(b, t, g, n // g, d)
     scores_BxGxRxTxS = jnp.einsum("btgrk,bsgk->bgrts", q_BxTxGxRxK, k_BxSxGxK,
                                   preferred_element_type=jnp.float32) / math.sqrt(d)
@@ -44,15 +47,17 @@ def einsum_attention(q_BxTxNxK, k_BxSxGxK, v_BxSxGxK, mask_BxTxS):
 
 
 def fused_attention(q_BxTxNxK, k_BxSxGxK, v_BxSxGxK, mask_BxTxS, implementation: str):
-    """`jax.nn.dot_product_attention`; cuDNN falls back to XLA when it rejects the inputs
-    (it needs bf16/f16 and supported head sizes, and says so while tracing)."""
-    mask = mask_BxTxS[:, None]
+    """`jax.nn.dot_product_attention`. ``mask`` None = causal, passed as ``is_causal`` so
+    cuDNN skips the masked blocks (a boolean mask becomes a dense bias there). cuDNN falls
+    back to XLA when it rejects the inputs (it needs bf16/f16 and supported head sizes, and
+    says so while tracing)."""
+    kwargs = dict(is_causal=True) if mask_BxTxS is None else dict(mask=mask_BxTxS[:, None])
     if implementation == "cudnn":
         try:
-            return jax.nn.dot_product_attention(q_BxTxNxK, k_BxSxGxK, v_BxSxGxK, mask=mask, implementation="cudnn")
+            return jax.nn.dot_product_attention(q_BxTxNxK, k_BxSxGxK, v_BxSxGxK, implementation="cudnn", **kwargs)
         except (ValueError, NotImplementedError, RuntimeError):
             implementation = "xla"
-    return jax.nn.dot_product_attention(q_BxTxNxK, k_BxSxGxK, v_BxSxGxK, mask=mask, implementation=implementation)
+    return jax.nn.dot_product_attention(q_BxTxNxK, k_BxSxGxK, v_BxSxGxK, implementation=implementation, **kwargs)
 
 
 def attend(q, k, v, mask_BxTxS, implementation: str):
@@ -65,8 +70,9 @@ def attend(q, k, v, mask_BxTxS, implementation: str):
 
 
 def causal_mask(segment_ids_BxL=None, *, length: int | None = None):
-    """[B, L, L] (or [1, L, L]) boolean: query t sees key s iff s <= t and, with segments,
-    both carry the same segment id (0 = padding is its own segment, so a row is never empty)."""
+    """[B, L, L] (or [1, L, L] without segments) boolean: query t sees key s iff s <= t and,
+    with segments, both carry the same segment id (0 = padding is its own segment, so a
+    row is never empty)."""
     if segment_ids_BxL is None:
         return jnp.tril(jnp.ones((length, length), dtype=bool))[None]
     n = segment_ids_BxL.shape[1]

@@ -111,7 +111,8 @@ class Transformer(nnx.Module):
         if positions_BxL is None:
             positions_BxL = jnp.broadcast_to(jnp.arange(n, dtype=jnp.int32), (b, n))
         cos, sin = self._rope(positions_BxL)
-        mask = causal_mask(segment_ids_BxL, length=n)
+        # None = plain causal: fused kernels then use is_causal instead of a dense mask.
+        mask = None if segment_ids_BxL is None else causal_mask(segment_ids_BxL)
         for block in self.blocks:
             x_BxLxD = block(x_BxLxD, cos, sin, mask)
         return self._logits(x_BxLxD)

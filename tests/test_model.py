@@ -105,11 +105,11 @@ def test_kv_cache_decoding_matches_the_full_forward():
     np.testing.assert_allclose(np.concatenate(pieces, axis=1), full, atol=1e-5, rtol=1e-5)
 
 
-def test_attention_kernels_agree():
+@pytest.mark.parametrize("packed", [True, False])
+def test_attention_kernels_agree(packed):
     q = jax.random.normal(jax.random.key(4), (2, 9, 4, 16))
     k, v = jax.random.normal(jax.random.key(5), (2, 2, 9, 2, 16))
-    seg = jnp.array([[1, 1, 1, 2, 2, 2, 2, 0, 0], [1] * 9])
-    mask = causal_mask(seg)
+    mask = causal_mask(jnp.array([[1, 1, 1, 2, 2, 2, 2, 0, 0], [1] * 9])) if packed else None
     fused = jax.jit(fused_attention, static_argnums=4)
     np.testing.assert_allclose(jax.jit(einsum_attention)(q, k, v, mask), fused(q, k, v, mask, "xla"),
                                atol=1e-5, rtol=1e-5)

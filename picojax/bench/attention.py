@@ -1,7 +1,8 @@
 """`picojax bench attention`: which attention kernel is fastest at the model's sizes.
 
-Times forward+backward of causal attention with a packed-segment mask, on the shapes the
-depth dial gives (heads = depth, head_dim 64), for each kernel in `picojax.attention`.
+Times forward+backward of causal attention (packed-segment mask, or plain causal) on the
+shapes the depth dial gives (heads = depth, head_dim 64), for each kernel in
+`picojax.attention`.
 The kernels run interleaved, round after round, so background load hits them alike; the
 median round counts. The winner per backend is what ``model.attention = auto`` uses.
 """
@@ -21,6 +22,8 @@ def add_arguments(parser):
     parser.add_argument("--head-dim", type=int, default=64, help="head width (default 64)")
     parser.add_argument("--kv-group", type=int, default=1, help="query heads per kv head (default 1)")
     parser.add_argument("--rounds", type=int, default=10, help="timed rounds (default 10)")
+    parser.add_argument("--mask", default="segments", choices=("segments", "causal"),
+                        help="packed-segment mask (data.segment_mask=true, default) or plain causal")
     parser.add_argument("--kernels", default=None, help="comma list; default einsum,xla (+cudnn on GPU)")
 
 
@@ -56,8 +59,10 @@ def run(args) -> int:
         q = jax.random.normal(keys[0], (b, n, heads, d), dtype)
         k = jax.random.normal(keys[1], (b, n, kv_heads, d), dtype)
         v = jax.random.normal(keys[2], (b, n, kv_heads, d), dtype)
-        segments = jnp.repeat(jnp.arange(4) + 1, n // 4)[None].repeat(b, 0)  # 4 packed documents per row
-        mask = causal_mask(jnp.pad(segments, ((0, 0), (0, n - segments.shape[1]))))
+        mask = None  # plain causal
+        if args.mask == "segments":  # 4 packed documents per row
+            segments = jnp.repeat(jnp.arange(4) + 1, n // 4)[None].repeat(b, 0)
+            mask = causal_mask(jnp.pad(segments, ((0, 0), (0, n - segments.shape[1]))))
         timers = {}
         for kernel in kernels:
             loss = lambda q, k, v, kernel=kernel: attend(q, k, v, mask, kernel).astype(jnp.float32).sum()
@@ -73,6 +78,6 @@ def run(args) -> int:
                          medians[kernel] / medians[best]))
             figures[f"d{depth}_{kernel}_ms"] = medians[kernel] * 1e3
         figures[f"d{depth}_fastest"] = best
-    figures.update(batch=b, seq_len=n, head_dim=d, kv_group=args.kv_group, dtype=jnp.dtype(dtype).name)
+    figures.update(mask=args.mask, batch=b, seq_len=n, head_dim=d, kv_group=args.kv_group, dtype=jnp.dtype(dtype).name)
     emit("attention", ("depth", "heads", "kernel", "median ms", "best ms", "x fastest"), rows, figures)
     return 0
