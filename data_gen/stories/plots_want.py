@@ -45,18 +45,18 @@ def _costs_coins(s: Story, hero, thing, helper) -> None:
     price, have = s.rng.randint(4, 8), s.rng.randint(1, 3)
     s.add("It was in the window of the", s.pick("toy shop", "little shop", "store in town"), "and it cost", NUMBERS[price - 1], "coins")
     s.add(s.who(hero), "had only", NUMBERS[have - 1], "coin" if have == 1 else "coins", "in", s.pron(hero, "poss"), s.pick("piggy bank", "pocket", "little box"))
-    s.say(hero, g.line("How can I get", NUMBERS[price - have], "more coins", end="?"), to=helper)
+    need = price - have
+    s.say(hero, g.line("How can I get", NUMBERS[need - 1], "more", "coin" if need == 1 else "coins", end="?"), to=helper)
     s.say(helper, s.one(lambda: g.line("You can help our neighbors. Maybe they will give you a coin or two."),
                         lambda: g.line("If you work hard, you can earn them", end="."),
                         lambda: g.line("Let's think. What can you do to help others", end="?")))
     s.para()
     jobs = s.rng.sample(["watered the flowers of", "helped carry the bags of", "fed the cat of", "swept the porch of",
-                         "picked apples with", "walked the dog of", "washed the car of", "read a book to"], 2)
-    earned = 0
+                         "picked apples with", "walked the dog of", "washed the car of", "read a book to"], 2 if need > 1 else 1)
+    first = s.rng.randint(1, min(3, need - 1)) if need > 1 else need
+    pay = [first, need - first] if need > 1 else [need]  # the coins earned add up to what was missing
     neighbors = s.rng.sample(s.w.words("neighbor", pos="noun"), 2)
-    for job, who in zip(jobs, neighbors):
-        got = min(s.rng.randint(1, 3), price - have - earned) if job is not jobs[-1] else price - have - earned
-        earned += got
+    for job, who, got in zip(jobs, neighbors, pay):
         s.add(s.opener(), s.who(hero), job, "the", s.pick("old", "kind", "nice", "busy", ""), who)
         s.add("The", who, "gave", s.pron(hero, "obj"), NUMBERS[got - 1], "coin" if got == 1 else "coins", s.maybe(0.5, "to say thank you"))
     s.add("Now", s.who(hero), "had", NUMBERS[price - 1], "coins,", s.pick("just enough", "enough", "just what " + s.pron(hero) + " needed"))

@@ -44,7 +44,8 @@ TRAIT_HABITS = {
 }
 
 OPENERS = {
-    "start": ["One day,", "One {time},", "One {weather} {time},", "Every day,", "One {weather} day,", "Early one {time},"],
+    "start": ["One day,", "One {time},", "One {weather} {time},", "One {weather} day,", "Early one {time},", "One fine day,",
+              "Last {season},", "On a {weather} {time},"],
     "next": ["Then", "Then,", "After that,", "Soon,", "Soon", "Next,", "A little later,", "After a while,", "Just then,",
              "All of a sudden,", "Suddenly,", "", "Before long,", "Right then,", "At that moment,", "Not long after,",
              "Later on,", "After some time,", "In a moment,", "Just at that moment,"],
@@ -100,6 +101,9 @@ class Story:
         o = self.rng.choice(OPENERS[kind])
         if self.setting is not None:
             o = o.replace("{time}", self.setting.time).replace("{weather}", self.setting.weather)
+        if "{season}" in o:
+            snowy = self.setting is not None and self.setting.weather == "snowy"
+            o = o.replace("{season}", "winter" if snowy else self.rng.choice(("spring", "summer", "fall")))
         return o.replace("{time}", "morning").replace("{weather}", "sunny")
 
     def fill(self, template: str, c: Character) -> str:
