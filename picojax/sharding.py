@@ -32,7 +32,7 @@ from picojax.errors import ConfigError
 AXES = ("data", "fsdp", "tensor")
 BATCH_AXES = ("data", "fsdp")  # the batch is split over every data-like axis
 
-_SHARED = (("batch", BATCH_AXES), ("norm", None), ("head_dim", None))
+_SHARED = (("batch", BATCH_AXES), ("length", None), ("norm", None), ("head_dim", None))
 RULES: dict[str, tuple] = {
     "dp": _SHARED + (("embed", None), ("vocab", None), ("heads", None), ("kv_heads", None), ("mlp", None)),
     "fsdp": _SHARED + (("embed", "fsdp"), ("vocab", None), ("heads", None), ("kv_heads", None), ("mlp", None)),
@@ -157,6 +157,14 @@ def batch_sharding(mesh: Mesh) -> NamedSharding:
     return NamedSharding(mesh, P(BATCH_AXES))
 
 
+def cache_shardings(cache, mesh: Mesh, strategy: str):
+    """Shardings for `Transformer.init_cache`'s [B, S, kv_heads, head_dim] arrays: batch over
+    data x fsdp and kv heads as the strategy splits them (each falls back to replication
+    when it does not divide, e.g. a batch of one prompt)."""
+    names = ("batch", "length", "kv_heads", "head_dim")
+    return jax.tree.map(lambda x: NamedSharding(mesh, logical_to_spec(names, x.shape, mesh, strategy)), cache)
+
+
 # ----------------------------------------------------------------------------------------
 # Creating the model on a mesh.
 
@@ -186,7 +194,8 @@ def create_model(cfg: Config, mesh: Mesh, seed: int):
     Abstract first: `nnx.eval_shape` gives shapes and logical names without allocating;
     the initialiser then runs under jit with out_shardings, so no device ever holds the
     whole model unless the strategy says so. Threefry keys are partitionable, so the
-    values do not depend on the mesh: the same seed gives the same weights everywhere.
+    values do not depend on the mesh: the same seed gives the same weights on any mesh
+    (up to float rounding in the initialisers, ~1e-8).
     """
     cfg = resolve(cfg)
     graphdef, abstract = _abstract(cfg)

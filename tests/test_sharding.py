@@ -67,6 +67,14 @@ def test_rules_map_logical_names_and_fall_back_to_replication():
         sharding.logical_to_spec(("embed",), (64,), mesh, "zero")
 
 
+def test_cache_shardings_split_batch_and_kv_heads():
+    mesh = sharding.make_mesh(MeshConfig(data=2, fsdp=1, tensor=4))
+    cache = [{"k": jax.ShapeDtypeStruct((4, 32, 4, 16), jnp.float32)}]
+    assert sharding.cache_shardings(cache, mesh, "tp")[0]["k"].spec == P("data", None, "tensor", None)
+    one_prompt = [{"k": jax.ShapeDtypeStruct((1, 32, 2, 16), jnp.float32)}]
+    assert sharding.cache_shardings(one_prompt, mesh, "tp")[0]["k"].spec == P(None, None, None, None)
+
+
 def _batch(cfg, seed=0):
     rng = np.random.default_rng(seed)
     tokens = rng.integers(0, cfg.model.vocab_size, (8, cfg.model.seq_len + 1), dtype=np.int32)
