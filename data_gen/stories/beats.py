@@ -70,7 +70,7 @@ def introduce(s: Story, hero: Character, habit: float = 0.75) -> None:
     habits = TRAIT_HABITS.get(trait, [])
     if habits and s.chance(habit):
         s.add(s.fill(r.choice(habits), hero))
-    if s.chance(0.45):
+    if s.chance(0.45) and shape != 9:  # shape 9 already said what the hero likes
         likes(s, hero)
 
 
@@ -112,7 +112,7 @@ def scene(s: Story, place_phrase: str | None = None) -> None:
     where = place_phrase or st.where()
     shape = s.rng.randrange(3)
     if shape == 0:
-        s.add(line, where)
+        s.add(line, s.maybe(0.5, where))
     elif shape == 1:
         other = s.rng.choice([x for x in WEATHER_LINES[st.weather] if x != line])
         s.add(line, "and", other)

@@ -140,9 +140,12 @@ DETAILS = (animal_cameo, scenery, pastime, picnic, sound, passer_by, animal_came
 
 def some_detail(s: Story, c, p: float = 0.6, most: int = 2) -> None:
     """Adds (with chance p, then again with chance p/2...) up to ``most`` incidental details."""
+    kinds = list(DETAILS)
     for _ in range(most):
         if not s.chance(p):
             return
-        detail = s.rng.choice(DETAILS)
+        detail = kinds.pop(s.rng.randrange(len(kinds)))
+        while detail in kinds:  # one of each kind per call
+            kinds.remove(detail)
         detail(s) if detail in (animal_cameo, scenery) else detail(s, c)
         p /= 2

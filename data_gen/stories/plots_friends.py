@@ -23,7 +23,7 @@ def quarrel(s: Story) -> None:
     hero = w.child(s.cast)
     friend = w.child(s.cast, avoid_names=(hero.name,), animal=hero.kind not in ("girl", "boy"))
     beats.introduce(s, hero)
-    s.add(s.pick(f"{s.who(hero, 'poss')} best friend was {s.meet(friend, hero)}",
+    s.add(s.pick(f"{s.who(hero, 'poss')} best friend was {s.meet(friend, hero, plain=True)}",
                  f"{s.who(hero)} had a best friend, {s.meet(friend, hero)}",
                  f"{s.meet(friend, hero)} lived {s.pick('next door', 'down the street', 'near the park', 'across the road')}"))
     s.add("They", s.pick("played together every day", "did everything together", "liked the same games",
@@ -144,7 +144,9 @@ def helping(s: Story) -> None:
               s.pick("and found it", "and brought it to " + s.name(hero, "obj"), "with the " + lost + " in its mouth"))
         s.add(s.pick("Now", "This time,"), s.name(critter), "had helped", s.name(hero, "obj"))
     beats.feel(s, hero, True, because=s.pick("helping felt good", f"the {critter.kind} was safe", f"{s.pron(hero)} had a new friend"))
-    beats.ending(s, [hero, critter], ("were friends forever", "be friends"))
+    s.add(s.pick("From then on,", "After that day,", "Since then,"), s.name(hero), "and", s.name(critter),
+          s.pick("were good friends", "were best friends", "looked out for each other"))
+    beats.ending(s, [hero, critter], ("played together", "play together"))
 
 
 FEARS = (  # (what scares, what to try, how it turns out)

@@ -122,7 +122,6 @@ def lesson(s: Story) -> None:
     details.some_detail(s, hero, 0.7)
     learned = r.choice(LESSONS)(s, hero, adult)
     s.para()
-    details.some_detail(s, hero, 0.4, most=1)
     beats.lesson(s, hero, learned)
     if s.chance(0.6):
         beats.feel(s, hero, True)

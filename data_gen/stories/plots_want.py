@@ -108,8 +108,10 @@ def want_and_obstacle(s: Story) -> None:
     helper = w.family(s.cast, hero) if r.random() < 0.6 else w.child(s.cast, avoid_names=(hero.name,))
     s.para()
     if helper.family_of is None:
-        s.add(s.opener("start"), s.who(hero), s.pick("was playing with", "was out with", "went for a walk with"), s.meet(helper, hero, "obj"))
-        s.add(s.pick("Then", "Soon", "On the way,"), s.who(hero), s.pick("saw", "found", "spotted"), g.a(thing.described(r)))
+        s.add(s.pick(f"{s.who(hero)} had a good friend, {s.meet(helper, hero, 'obj', plain=True)}",
+                     f"{s.meet(helper, hero, plain=True)} lived next door to {s.name(hero, 'obj')}"))
+        s.para()
+        s.add(s.opener("start"), s.who(hero), s.pick("saw", "found", "spotted"), g.a(thing.described(r)))
     else:
         s.add(s.opener("start"), s.who(hero), s.pick("saw", "found", "spotted"), g.a(thing.described(r)))
     s.say(hero, s.one(lambda: g.line("I want that", thing.noun, end="!"),

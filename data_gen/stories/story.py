@@ -150,7 +150,6 @@ class Story:
         self._met.add(c)
         if c.kind in ("girl", "boy") and not plain:
             return self.pick(f"{self.pron(of, 'poss')} friend {self.name(c, case)}",
-                             f"{self.name(of, 'poss')} friend {self.name(c, case)}",
                              f"{g.a(self.pick('', 'little ', 'new ') + c.kind)} named {self.name(c, case)}")
         return f"{g.a(self.pick('', 'little ', 'young ') + c.kind)} named {self.name(c, case)}"
 
@@ -172,7 +171,9 @@ class Story:
             else:
                 first = spoken if spoken.startswith(("I ", "I'")) else spoken[0].lower() + spoken[1:]
                 spoken = f"{to.name}, {first}"
-        adv = self.maybe(adverb, self.w.pick("speech", pos="adv"))
+        # the adverb has to suit the line: nobody exclaims quietly
+        tone = "loud" if spoken.endswith("!") else "soft" if spoken.endswith("?") else "speech"
+        adv = self.maybe(adverb, self.w.pick("speech", tone, pos="adv"))
         shape = self.rng.random()
         if shape < 0.35:
             if to is not None and self.chance(0.4):

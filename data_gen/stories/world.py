@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from data_gen.stories.characters import Cast, Character
-from data_gen.stories.grammar import a
 from data_gen.stories.vocab import Entry, Vocabulary
 
 
@@ -47,7 +46,7 @@ class Setting:
     weather: str  # sunny, rainy, windy, snowy, cloudy
     time: str  # morning, afternoon, evening...
 
-    def where(self, rng=None) -> str:
+    def where(self) -> str:
         """'in the park', 'at the beach', 'on the farm'."""
         return f"{self.place.facts.get('prep', 'in')} the {self.place.word}"
 
@@ -108,5 +107,3 @@ class World:
         weather = r.choice(("sunny", "sunny", "windy", "cloudy", "rainy", "snowy")) if outdoor else "sunny"
         return Setting(place, weather, r.choice(("morning", "afternoon", "day")))
 
-    def a_thing(self, thing: Thing) -> str:
-        return a(thing.described(self.rng))
