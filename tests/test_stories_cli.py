@@ -94,3 +94,17 @@ def test_benches_run_small(capsys):
     assert [r["bench"] for r in lines] == ["stories-gen", "stories-import"]
     assert lines[0]["figures"]["stories_per_s"] > 0 and lines[0]["figures"]["distinct_4gram_ratio"] > 0
     assert lines[1]["figures"]["text_normalise_mb_per_s"] > 0 and 0 < lines[1]["figures"]["text_normalise_peak_rss_mb"] < 500
+
+
+def test_data_gen_stories_imports_no_jax():
+    code = ("import sys, data_gen.stories.importer, data_gen.stories.generator, data_gen.stories.vocab; "
+            "sys.exit(1 if 'jax' in sys.modules else 0)")
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_progress_bar_counts_bytes_on_stderr(tmp_path, capsys):
+    from data_gen.stories.importer import import_stories
+
+    import_stories([SAMPLE], tmp_path / "out", progress=True)
+    err = capsys.readouterr().err
+    assert "import" in err and "3.7" in err  # 3,794 bytes read, shown in KiB

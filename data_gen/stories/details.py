@@ -16,7 +16,7 @@ ANIMAL_DOING = {  # what each kind of animal may be seen doing (ing-forms are in
     "bird": ["singing in a tree", "flying over the {place}", "hopping on the grass", "sitting on a branch",
              "building a nest", "looking for worms", "taking a bath in a puddle", "sleeping in a nest"],
     "bug": ["crawling on a leaf", "flying around the flowers", "resting on a rock", "climbing up a stick",
-            "sitting on a {color} flower", "walking in a line", "dancing in the sun"],
+            "sitting on {a_color} flower", "walking in a line", "dancing in the sun"],
     "pet": ["sleeping in the sun", "chasing its tail", "playing with a ball", "running around", "rolling in the grass",
             "eating from a bowl", "watching a bird"],
     "farm": ["eating grass", "sleeping in the shade", "walking slowly", "looking at them", "drinking water",
@@ -24,24 +24,24 @@ ANIMAL_DOING = {  # what each kind of animal may be seen doing (ing-forms are in
     "water": ["swimming in the water", "jumping in the pond", "resting on a rock", "splashing in the river",
               "sitting on a log"],
     "woods": ["eating a nut", "running up a tree", "hiding behind a bush", "looking for food", "sleeping under a log",
-              "carrying a {junk}"],
+              "carrying {a_junk}"],
 }
 ACTIVITIES = [  # (past phrase) things a child does that need no consequence
     "picked some {color} flowers", "threw a little stone into the water", "made a crown of {plural_nature}",
     "sang a song about {plural_any}", "drew {a_animal} in the {ground}", "looked for {color} stones",
     "counted the {plural_animal}", "jumped over a {size} {spot}", "rolled down the {hill}", "found {a_junk} on the ground",
-    "watched the clouds and saw one that looked like {a_animal}", "made a little house for a {bug}",
-    "put a {color} leaf in {P} pocket", "ran after a {bug}", "waved at {a_animal}", "hummed a little song",
+    "watched the clouds and saw one that looked like {a_animal}", "made a little house for {a_bug}",
+    "put {a_color} leaf in {P} pocket", "ran after {a_bug}", "waved at {a_animal}", "hummed a little song",
     "skipped along the path", "gave {a_food} to {a_animal}", "played a game of tag with {a_animal}",
     "made a necklace of {color} flowers", "clapped {P} hands", "looked at {plural_animal} in the grass",
     "picked up {a_junk} and put it in {P} pocket", "drew a picture of {plural_any}", "splashed in a puddle",
-    "told {a_animal} a story about {plural_any}", "ate {a_food}", "hid behind a {size} tree", "made a wish on a {color} feather",
+    "told {a_animal} a story about {plural_any}", "ate {a_food}", "hid behind a {size} tree", "made a wish on {a_color} feather",
 ]
 SOUNDS = ["{S} could hear {plural_animal} {sounding}", "The air smelled of {smell}", "Somewhere, {a_animal} was {sounding}",
           "A soft wind {wind}", "The {sky_thing} {sky_doing}"]
 PASSERS = ["An old {person} was walking a {pet} {where}", "A {person} was selling {plural_food} {where}",
            "A {person} waved at {O} from a window", "Two {persons} were reading under a tree",
-           "A {person} with a {color} hat said hello"]
+           "A {person} with {a_color} hat said hello"]
 FOOD_WAYS = ["For lunch, they had {foods}", "They ate {foods} under a tree", "{N} had {foods} for a snack",
              "Mom had packed {foods}", "They shared {foods} on a blanket"]
 
@@ -54,6 +54,8 @@ def _fill(s: Story, template: str) -> str:
 
     slots = {
         "color": lambda: w.pick("color"),
+        "a_color": lambda: g.a(w.pick("color")),
+        "a_bug": lambda: g.a(w.pick("animal", "bug", pos="noun")),
         "size": lambda: r.choice(("little", "big", "small", "tall")),
         "plural_nature": lambda: r.choice(("leaves", "flowers", "sticks", "feathers")),
         "plural_any": lambda: plural_of(r.choice(("animal", "food", "toy", "plant"))),

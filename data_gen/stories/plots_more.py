@@ -140,7 +140,7 @@ def race(s: Story) -> None:
     s.add(s.opener("start"), "there was", g.a(s.pick("big ", "", "fun ", "little ") + contest), s.setting.where())
     details.some_detail(s, hero, 0.6, most=1)
     s.add(s.who(hero), s.pick("wanted to win more than anything", "really wanted to win", "had practiced every day",
-                              "was a little nervous", "dreamed of the prize, a " + s.adj("color", 0.9) + " " + s.pick("medal", "ribbon", "cup")))
+                              "was a little nervous", "dreamed of the prize, " + g.a(s.adj("color", 0.9) + " " + s.pick("medal", "ribbon", "cup")).replace("  ", " ")))
     s.add(s.meet(rival, hero, plain=True), s.pick("was in the " + contest + " too,", "was there too,", "stood next to " + s.pron(hero, "obj") + ","),
           s.pick("and " + s.pron(rival) + " was very fast", "and " + s.pron(rival) + " was the best of all", "and " + s.pron(rival) + " looked strong"))
     s.add(s.pick("Ready, set, go", "One, two, three, go", "On your marks, go", "And they were off"), end="!")
