@@ -51,11 +51,14 @@ def read_stories(path: str | Path) -> Iterator[str]:
     with open(path, encoding="utf-8", newline="") as f:
         for line in f:
             if line.rstrip("\r\n") == SEPARATOR:
-                text = "".join(lines)
-                # the last line break belongs to the framing, not to the story
-                yield text[:-2] if text.endswith("\r\n") else text[:-1] if text.endswith("\n") else text
+                yield _drop_line_break("".join(lines))
                 lines = []
             else:
                 lines.append(line)
     if any(line.strip() for line in lines):  # a last story without its separator
-        yield "".join(lines)
+        yield _drop_line_break("".join(lines))
+
+
+def _drop_line_break(text: str) -> str:
+    """The last line break before a separator belongs to the framing, not to the story."""
+    return text[:-2] if text.endswith("\r\n") else text[:-1] if text.endswith("\n") else text
