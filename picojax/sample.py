@@ -15,8 +15,9 @@ a row's tokens are the same whatever it is batched with.
 Randomness: the key of row r at step t is ``fold_in(fold_in(key(seed), sample_id), t)``,
 so a sample depends on its seed and id only, not on the batch it ran in.
 
-Shapes are bucketed (prompt length to a multiple of 16, batch to a power of two up to
-`batch_size`) so a long eval compiles a handful of programs, not one per batch.
+Shapes are bucketed (prompt length to a multiple of 64; the batch is 1 or `batch_size`)
+so an eval compiles one or two programs, not one per batch: on a CPU a compile costs
+seconds while decoding a batch of tiny-model records costs a fraction of one.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from jax.sharding import NamedSharding, PartitionSpec as P
 from picojax.errors import UserError
 from picojax.tokenizer import BOS_ID, EOS_ID, PAD_ID
 
-PROMPT_BUCKET = 16  # prompt lengths are padded up to a multiple of this
+PROMPT_BUCKET = 64  # prompt lengths are padded up to a multiple of this
 
 
 class SampleError(UserError):
@@ -138,8 +139,25 @@ def _generate(graphdef, state, prompt_BxP, lengths_B, sample_ids_B, live_B, stop
 # The sampler.
 
 
-def _pow2_at_least(n: int) -> int:
-    return 1 << max(0, n - 1).bit_length()
+def load_sampler(workdir, *, step: int | None = None, batch_size: int = 64):
+    """(cfg, sampler, step) for a run's checkpoint (the latest, or `step`) on the current
+    devices; the config and tokenizer come from the run, the caller passes neither."""
+    import logging
+
+    from picojax.checkpoint import checkpoint_dir
+    from picojax.train import restore_for_inference
+
+    # Orbax warns on every read-only open that it will not save: noise for a sampler.
+    absl_logger = logging.getLogger("absl")
+    level = absl_logger.level
+    absl_logger.setLevel(logging.ERROR)
+    try:
+        cfg, model, tokenizer = restore_for_inference(workdir, step=step)
+    finally:
+        absl_logger.setLevel(level)
+    if step is None:
+        step = max((int(p.name) for p in checkpoint_dir(workdir).iterdir() if p.name.isdigit()), default=None)
+    return cfg, Sampler(model, tokenizer, max_len=cfg.model.seq_len, batch_size=batch_size), step
 
 
 def _batch_mesh_axes(state):
@@ -165,6 +183,11 @@ class Sampler:
         self.mesh, self.batch_shards = _batch_mesh_axes(state)
         # The graphdef is closed over, not a static argument: it holds the (unhashable) config.
         self._fn = jax.jit(partial(_generate, graphdef), static_argnames=("max_new", "cache_len", "batch_spec"))
+
+    def load_weights(self, model) -> None:
+        """Swaps in new weights of the same model (an in-training eval), keeping the compiled programs."""
+        _, self.state = nnx.split(model) if isinstance(model, nnx.Module) else model
+        self.mesh, self.batch_shards = _batch_mesh_axes(self.state)
 
     # ---- ids in, ids out
 
@@ -206,7 +229,7 @@ class Sampler:
 
     def _run_chunk(self, chunk, ids, settings: SamplingConfig, stop_ids):
         n = len(chunk)
-        b = min(_pow2_at_least(n), self.batch_size)  # chunks hold at most batch_size prompts
+        b = 1 if n == 1 else self.batch_size  # chunks hold at most batch_size prompts
         longest = max(len(p) for p in chunk)
         p = min(-(-longest // PROMPT_BUCKET) * PROMPT_BUCKET, self.max_len)
         cache_len = min(self.max_len, p + settings.max_new_tokens)

@@ -45,13 +45,38 @@ def default_splits(data_dir: str | Path) -> list[Path]:
     return paths
 
 
-def evaluate_paths(paths: Sequence[str | Path], complete: Complete, limit: int | None = None) -> dict:
-    """{split stem: report} for record files, and "rollout" for a ``.jsonl`` of fights."""
-    results: dict[str, dict] = {}
+def load_inputs(paths: Sequence[str | Path], limit: int | None = None, fights_limit: int | None = None) -> dict:
+    """{split stem: (records, malformed)} for record files; "rollout": (fights, malformed) for a ``.jsonl``."""
+    inputs: dict[str, tuple[list, list[dict]]] = {}
     for path in map(Path, paths):
         if path.suffix == ".jsonl":
-            fights, malformed = load_fights(path, limit)
-            results["rollout"] = {**rollout(fights, complete), "malformed_records": malformed}
+            inputs["rollout"] = load_fights(path, fights_limit if fights_limit is not None else limit)
         else:
-            results[path.stem] = evaluate_file(path, complete, limit)
+            inputs[path.stem] = load_records(path, limit)
+    return inputs
+
+
+def expected_targets(inputs: dict) -> list[str]:
+    """Every target the model will be asked for (to size the decoding budget)."""
+    out = []
+    for name, (items, _) in inputs.items():
+        if name == "rollout":
+            out.extend(t for fight in items for t in fight.targets)
+        else:
+            out.extend(r.target for r in items)
+    return out
+
+
+def evaluate_inputs(inputs: dict, complete: Complete) -> dict:
+    results: dict[str, dict] = {}
+    for name, (items, malformed) in inputs.items():
+        if name == "rollout":
+            results[name] = {**rollout(items, complete), "malformed_records": malformed}
+        else:
+            results[name] = evaluate_records(items, complete, malformed)
     return results
+
+
+def evaluate_paths(paths: Sequence[str | Path], complete: Complete, limit: int | None = None) -> dict:
+    """{split stem: report} for record files, and "rollout" for a ``.jsonl`` of fights."""
+    return evaluate_inputs(load_inputs(paths, limit), complete)
