@@ -3,10 +3,10 @@
 Each (depth, devices) point runs in its own subprocess, because the number of fake CPU
 devices is fixed when JAX initialises. A point builds the real model with
 `picojax.sharding.create_model` on a data-parallel mesh over its devices and times the
-jitted value-and-grad of the next-token loss, the way the trainer's step does. MFU is
-achieved FLOP/s (config.flops_per_token x tokens/s) over the matmul peak (`picojax bench
-matmul`), measured on one device in a subprocess of its own right before each depth's
-points, so a loaded machine lowers both alike.
+jitted value-and-grad of the next-token loss, the way the trainer's step does; the fastest
+step counts (load only slows steps down). MFU is achieved FLOP/s (config.flops_per_token
+x tokens/s) over the matmul peak (`picojax bench matmul`), measured on one device in a
+subprocess of its own right before each depth's points, so load lowers both alike.
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ def add_arguments(parser):
     parser.add_argument("--vocab", type=int, default=512, help="vocabulary size (default 512)")
     parser.add_argument("--steps", type=int, default=5, help="timed steps after 2 warm-up steps (default 5)")
     parser.add_argument("--attention", default="auto", help="model.attention: auto, einsum, xla, cudnn")
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="run every point this many times, device counts alternating; the best run counts")
 
 
 def _point(spec: dict) -> dict:
@@ -77,7 +79,7 @@ def _point(spec: dict) -> dict:
             start = time.perf_counter()
             jax.block_until_ready(grad_step(state, inputs, targets))
             times.append(time.perf_counter() - start)
-    step_s = sorted(times)[len(times) // 2]
+    step_s = min(times)  # background load only ever slows a step: the fastest is the machine's figure
     tokens_per_s = spec["batch"] * cfg.model.seq_len / step_s
     return {"depth": spec["depth"], "devices": jax.device_count(), "step_s": step_s, "tokens_per_s": tokens_per_s,
             "flops_per_s": tokens_per_s * flops_per_token(cfg.model)}
@@ -96,25 +98,31 @@ def run(args) -> int:
     from picojax.bench.report import emit
 
     rows, figures = [], {}
+    counts = [int(x) or (os.cpu_count() or 1) for x in args.devices.split(",")]
     for depth in (int(x) for x in args.depths.split(",")):
-        peak_point = _run_point({"peak": True, "devices": 1})
-        peak = peak_point["peak_gflops"] * 1e9
-        figures.update(backend=peak_point["backend"], device_kind=peak_point["device_kind"])
+        best: dict[int, dict] = {}
+        peak = 0.0
+        for _ in range(args.repeats):  # alternate device counts so a load spike hits them alike
+            point = _run_point({"peak": True, "devices": 1})
+            peak = max(peak, point["peak_gflops"] * 1e9)
+            figures.update(backend=point["backend"], device_kind=point["device_kind"])
+            for devices in counts:
+                spec = dict(depth=depth, devices=devices, batch=args.batch, seq_len=args.seq_len, vocab=args.vocab,
+                            steps=args.steps, attention=args.attention)
+                point = _run_point(spec)
+                if point["devices"] not in best or point["tokens_per_s"] > best[point["devices"]]["tokens_per_s"]:
+                    best[point["devices"]] = point
         figures[f"d{depth}_peak_gflops"] = peak / 1e9
-        by_devices = {}
-        for devices in (int(x) for x in args.devices.split(",")):
-            spec = dict(depth=depth, devices=devices or (os.cpu_count() or 1), batch=args.batch,
-                        seq_len=args.seq_len, vocab=args.vocab, steps=args.steps, attention=args.attention)
-            point = _run_point(spec)
-            by_devices[point["devices"]] = point
+        for devices, point in best.items():
             mfu = point["flops_per_s"] / peak
-            rows.append((depth, point["devices"], point["tokens_per_s"], point["step_s"] * 1e3, peak / 1e9, mfu))
-            figures[f"d{depth}_dev{point['devices']}_tokens_per_s"] = point["tokens_per_s"]
-            figures[f"d{depth}_dev{point['devices']}_mfu"] = mfu
-        if 1 in by_devices and len(by_devices) > 1:
-            most = max(by_devices)
-            figures[f"d{depth}_speedup_dev{most}_vs_1"] = by_devices[most]["tokens_per_s"] / by_devices[1]["tokens_per_s"]
-    figures.update(batch=args.batch, seq_len=args.seq_len, vocab=args.vocab, attention=args.attention)
+            rows.append((depth, devices, point["tokens_per_s"], point["step_s"] * 1e3, peak / 1e9, mfu))
+            figures[f"d{depth}_dev{devices}_tokens_per_s"] = point["tokens_per_s"]
+            figures[f"d{depth}_dev{devices}_mfu"] = mfu
+        if 1 in best and len(best) > 1:
+            most = max(best)
+            figures[f"d{depth}_speedup_dev{most}_vs_1"] = best[most]["tokens_per_s"] / best[1]["tokens_per_s"]
+    figures.update(batch=args.batch, seq_len=args.seq_len, vocab=args.vocab, attention=args.attention,
+                   steps=args.steps, repeats=args.repeats)
     emit("model", ("depth", "devices", "tokens/s", "step ms", "peak GFLOP/s", "MFU"), rows, figures)
     return 0
 
