@@ -50,10 +50,6 @@ def bits_per_byte(nll_sum_nats: float, n_bytes: float) -> float:
     return float(nll_sum_nats) / (math.log(2) * max(float(n_bytes), 1.0))
 
 
-def global_norm(tree: Any) -> jax.Array:
-    return optax.global_norm(tree)
-
-
 # ----------------------------------------------------------------------------------------
 # Peak FLOP/s and MFU.
 
@@ -180,6 +176,13 @@ class MetricsWriter:
     def text(self, step: int, tag: str, text: str) -> None:
         if self.enabled:
             self.tb.add_text(tag, text, step)
+
+    # tensorboardX-style spellings, for hooks written against a SummaryWriter.
+    def add_scalar(self, tag: str, value: float, global_step: int = 0) -> None:
+        self.scalars(global_step, {tag: value})
+
+    def add_text(self, tag: str, text: str, global_step: int = 0) -> None:
+        self.text(global_step, tag, text)
 
     def hparams(self, hparams: Mapping[str, Any], metrics: Mapping[str, float]) -> None:
         """The run's config in TensorBoard's HParams tab, next to its final metrics."""

@@ -77,13 +77,14 @@ class Trainer:
         cfg = self.cfg
         self.tx, self.schedule = optim.make_optimizer(cfg)
         self.graphdef = model_graphdef(cfg)
-        self.data_iter = data.make_train_iterator(cfg)
         latest = self.ckpt.latest_step()
+        if latest is not None:  # refuse a foreign checkpoint before anything else can fail
+            saved = self.ckpt.read_meta(latest)
+            checkpoint.check_compatible(saved, cfg, self.tokenizer.sha256, str(self.ckpt.directory / str(latest)))
+        self.data_iter = data.make_train_iterator(cfg)
         if latest is None:
             _, state, self.shardings = init_train_state(cfg, self.mesh, self.tx)
             return state, 0
-        saved = self.ckpt.read_meta(latest)
-        checkpoint.check_compatible(saved, cfg, self.tokenizer.sha256, str(self.ckpt.directory / str(latest)))
         abstract, self.shardings = abstract_train_state(cfg, self.mesh, self.tx)
         state = self.ckpt.restore(latest, abstract, self.data_iter)
         self._say(f"resumed from {self.ckpt.directory / str(latest)}")

@@ -73,8 +73,8 @@ def build_train_step(cfg: Config, graphdef, tx: optax.GradientTransformation, sc
         }
         out = {
             "loss": total / denom,
-            "grad_norm": optax.global_norm(grads),
-            "param_norm": optax.global_norm(new_params),
+            "grad_norm": optax.tree.norm(grads),
+            "param_norm": optax.tree.norm(new_params),
             "lr": jnp.asarray(schedule(state["step"]), jnp.float32),
             "tokens": n_tokens,
         }

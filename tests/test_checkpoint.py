@@ -1,0 +1,93 @@
+"""Checkpoints: refusing foreign checkpoints and tokenizers by name, restoring onto other
+meshes (and one device) with the same next losses."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+
+import jax
+import pytest
+
+from _train_support import make_data, tiny_config
+from picojax import checkpoint, config_io, metrics
+from picojax.train import train
+from picojax.tokenizer import train_tokenizer
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    return make_data(tmp_path_factory.mktemp("data"))
+
+
+@pytest.fixture(scope="module")
+def saved_run(data_dir, tmp_path_factory):
+    """A run checkpointed at step 6 on the (8, 1, 1) data-parallel mesh."""
+    workdir = tmp_path_factory.mktemp("saved") / "run"
+    cfg = tiny_config(data_dir, "train.steps=12", "checkpoint.every_steps=6", "mesh.data=8")
+    assert train(cfg, workdir, stop_after=6, progress=False)["step"] == 6
+    return cfg, workdir
+
+
+def losses(workdir):
+    return {r["step"]: r["train/loss"] for r in metrics.read_jsonl(workdir / "metrics.jsonl") if "train/loss" in r}
+
+
+def test_config_differences_name_each_model_field():
+    a, b = config_io.to_dict(config_io.load(None, [])), config_io.load(None, ["model.depth=2", "model.seq_len=64",
+                                                                              "train.steps=5"])
+    diffs = checkpoint.config_differences(a, config_io.to_dict(b))
+    assert any(d.startswith("model.depth: checkpoint 4, now 2") for d in diffs)
+    assert any(d.startswith("model.seq_len:") for d in diffs)
+    assert not any(d.startswith("train.") for d in diffs)  # the horizon may change on resume
+
+
+def test_foreign_model_checkpoint_is_refused_by_field(saved_run, data_dir, tmp_path):
+    _, workdir = saved_run
+    run = tmp_path / "run"
+    shutil.copytree(workdir, run)
+    with pytest.raises(checkpoint.CheckpointError, match=r"different model: .*model\.depth: checkpoint 1, now 2"):
+        train(tiny_config(data_dir, "model.depth=2", "train.steps=12"), run, progress=False)
+
+
+def test_tokenizer_mismatch_is_refused(saved_run, data_dir, tmp_path):
+    _, workdir = saved_run
+    run = tmp_path / "run"
+    shutil.copytree(workdir, run)
+    other = tmp_path / "other.model"
+    train_tokenizer(data_dir, 200, other, profile="stories")
+    cfg = tiny_config(data_dir, f"data.tokenizer={other}", "train.steps=12")
+    with pytest.raises(checkpoint.CheckpointError, match="another tokenizer: sha256"):
+        train(cfg, run, progress=False)
+
+
+def test_missing_checkpoint_is_a_user_error(tmp_path):
+    from picojax.train import restore_for_inference
+
+    with pytest.raises(checkpoint.CheckpointError, match="no checkpoints"):
+        restore_for_inference(tmp_path / "nothing")
+
+
+@pytest.mark.slow
+def test_restore_onto_other_meshes_continues_the_same_losses(saved_run, tmp_path):
+    cfg, workdir = saved_run
+    continued = {}
+    meshes = {
+        "same (8,1,1)": (cfg, None),
+        "tp (2,1,4)": (_on_mesh(cfg, data=2, tensor=4, strategy="tp"), None),
+        "one device": (_on_mesh(cfg, data=1), jax.devices()[:1]),
+    }
+    for name, (mesh_cfg, devices) in meshes.items():
+        run = tmp_path / name.replace(" ", "_")
+        shutil.copytree(workdir, run)
+        summary = train(mesh_cfg, run, stop_after=3, devices=devices, progress=False)
+        assert summary["start_step"] == 6 and summary["step"] == 9, name
+        continued[name] = losses(run)
+    reference = continued.pop("same (8,1,1)")
+    for name, got in continued.items():
+        for step in (7, 8, 9):
+            assert got[step] == pytest.approx(reference[step], abs=1e-5), (name, step)
+
+
+def _on_mesh(cfg, **mesh):
+    return dataclasses.replace(cfg, mesh=dataclasses.replace(cfg.mesh, **mesh))
