@@ -153,7 +153,7 @@ def test_nan_stops_cleanly_keeping_last_checkpoint(data_dir, tmp_path, monkeypat
 
 
 def _cli(workdir: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "picojax", "train", "--workdir", str(workdir), "--no-progress", *extra]
+    return [sys.executable, "-m", "picojax", "train", "--workdir", str(workdir), "--no-progress", "--no-task-evals", *extra]
 
 
 def _env():
