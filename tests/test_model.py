@@ -86,7 +86,7 @@ def test_kv_cache_decoding_matches_the_full_forward():
     m = tiny(tie_embeddings=False)
     model = _model(m)
     tokens = jax.random.randint(jax.random.key(3), (2, 12), 0, m.vocab_size)
-    full = np.asarray(model(tokens))
+    full = np.asarray(jax.jit(model)(tokens))
 
     # Prefill the first 5 tokens at once, then one token at a time, through a jitted step.
     graphdef, state = nnx.split(model)
@@ -129,15 +129,15 @@ def test_dtype_policy():
     model = _model(bf16)
     assert all(x.dtype == jnp.float32 for x in jax.tree.leaves(nnx.state(model, nnx.Param)))
     tokens = jnp.zeros((1, 8), jnp.int32)
-    logits = model(tokens)
+    logits = jax.jit(model)(tokens)
     assert logits.dtype == jnp.float32
-    np.testing.assert_allclose(logits, _model(m)(tokens), atol=0.1)  # same weights, coarser arithmetic
+    np.testing.assert_allclose(logits, jax.jit(_model(m))(tokens), atol=0.1)  # same weights, coarser arithmetic
     assert model.init_cache(1, 8)[0]["k"].dtype == jnp.bfloat16
 
 
 def test_logit_softcap_bounds_logits():
     m = tiny(logit_softcap=0.5, init_std=1.0)
-    logits = _model(m)(jnp.arange(16)[None])
+    logits = jax.jit(_model(m))(jnp.arange(16)[None])
     assert float(jnp.abs(logits).max()) <= 0.5
 
 
