@@ -161,7 +161,6 @@ def stage_evaluate(plan: Plan) -> tuple[str, tuple]:
 
 def report(plan: Plan, results: dict, sampler, out: TextIO) -> None:
     """Samples, the eval table and where to look next."""
-    print("", file=out)
     if plan.task == "rpg":
         from eval.rpg.model import make_complete
         from eval.rpg.records import load_records
@@ -209,6 +208,7 @@ def run_quickstart(plan: Plan, *, progress: bool = True, out: TextIO = sys.stdou
     stage(2, stage_tokenize, plan)
     summary = stage(3, stage_train, plan, progress)
     results, sampler = stage(4, stage_evaluate, plan)
+    print(f"[5/5] {STAGES[4]}:", file=out)
     report(plan, results, sampler, out)
     print(f"\nquickstart done in {time.perf_counter() - t0:.0f} s "
           f"({summary.get('params', 0):,} parameters) - re-run to reuse every finished stage", file=out)
