@@ -127,8 +127,7 @@ class Trainer:
         compile_start = time.perf_counter()
         step_fn = step_fn.lower(state, batch).compile()  # AOT: a later recompile would be an error, not a stall
         self.summary["compile_time_s"] = time.perf_counter() - compile_start
-        if start == 0:
-            self.writer.scalars(0, {"train/compile_time": self.summary["compile_time_s"]})
+        self.writer.scalars(start, {"train/compile_time": self.summary["compile_time_s"]})
         self._open_bar(start, total)
         self.window = [time.perf_counter(), 0]  # time of the last logged step, steps since
         pending, done, last_good = None, start, start
@@ -284,6 +283,9 @@ class Trainer:
         self._close_bar()
         try:
             self.ckpt.close()
+            data_iter = getattr(self, "data_iter", None)
+            if data_iter is not None and hasattr(data_iter, "close"):
+                data_iter.close()  # stops Grain's prefetch thread
         finally:
             if self.writer is not None:
                 self.writer.close()

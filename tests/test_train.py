@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -168,11 +169,17 @@ def test_exact_resume_in_a_fresh_process(data_dir, tmp_path):
     assert train(cfg, tmp_path / "split", stop_after=10, progress=False)["step"] == 10
     # A fresh process resumes from the workdir alone (its config.json, its checkpoint).
     subprocess.run(_cli(tmp_path / "split"), check=True, env=_env(), cwd=tmp_path, capture_output=True)
-    for key in ("train/loss", "train/grad_norm", "train/param_norm"):
-        a, b = losses(tmp_path / "straight", key), losses(tmp_path / "split", key)
-        assert sorted(a) == sorted(b) == list(range(1, 21))
-        differing = [(step, a[step], b[step]) for step in sorted(a) if a[step] != b[step]]
-        assert not differing, f"{key} differs (step, straight, resumed): {differing}"  # bit for bit
+    # The straight run's own step-10 checkpoint was saved asynchronously while later steps
+    # updated the (donated) state in place: it must hold step 10 exactly all the same.
+    shutil.copytree(tmp_path / "straight", tmp_path / "from_mid_run")
+    shutil.rmtree(tmp_path / "from_mid_run" / "checkpoints" / "20")
+    assert train(cfg, tmp_path / "from_mid_run", progress=False)["start_step"] == 10
+    for run in ("split", "from_mid_run"):
+        for key in ("train/loss", "train/grad_norm", "train/param_norm"):
+            a, b = losses(tmp_path / "straight", key), losses(tmp_path / run, key)
+            assert sorted(a) == sorted(b) == list(range(1, 21))
+            differing = [(step, a[step], b[step]) for step in sorted(a) if a[step] != b[step]]
+            assert not differing, f"{run}: {key} differs (step, straight, resumed): {differing}"  # bit for bit
 
 
 @pytest.mark.slow
