@@ -3,6 +3,7 @@ run it leaves (bad input included)."""
 
 import io
 import json
+from pathlib import Path
 
 import pytest
 
@@ -111,3 +112,26 @@ def test_sample_verb_and_its_bad_input(rpg_run, tmp_path, capsys):
     assert "no checkpoints" in error_of("sample", "--workdir", str(tmp_path / "empty"), "--prompt", "x")
     assert "no checkpoint at step 7" in error_of("sample", "--workdir", str(plan.workdir), "--prompt", "x", "--step", "7")
     assert "not found" in error_of("eval", "--workdir", str(plan.workdir), "--split", str(tmp_path / "nope.txt"))
+
+
+@pytest.mark.slow
+def test_stories_quickstart_and_eval_of_any_text_file(tmp_path, capsys):
+    plan = make_plan("stories", tmp_path / "stories", data={"stories": 400, "samples": 4},
+                     overrides=[*TINY_MODEL, "model.vocab_size=384", "train.steps=6", "train.task_eval_every=0"])
+    out = io.StringIO()
+    results = run_quickstart(plan, progress=False, out=out)
+    assert results["val"]["bpb"] > 0 and results["val"]["tokens"] > 0
+    samples = results["samples"]
+    assert samples["num_samples"] == 4 and len(samples["texts"]) == 4
+    assert 0.0 <= samples["vocab_adherence"] <= 1.0 and 0.0 <= samples["eos_rate"] <= 1.0
+    assert "bits/byte" in out.getvalue()
+    logged = [json.loads(line) for line in (plan.workdir / "metrics.jsonl").read_text().splitlines()]
+    assert any("eval/stories/distinct_2" in r for r in logged)  # the hook ran at the end
+    # Any TinyStories-format file can be scored with the run's tokenizer.
+    sample_file = Path(__file__).parent / "fixtures" / "tinystories_v2_sample.txt"
+    out_json = tmp_path / "ts.json"
+    assert main(["eval", "--workdir", str(plan.workdir), "--text", str(sample_file), "--samples", "0",
+                 "--json", str(out_json)]) == 0
+    saved = json.loads(out_json.read_text())
+    assert saved["tinystories_v2_sample"]["bpb"] > 0 and saved["_run"]["task"] == "stories"
+    assert "tinystories_v2_sample: loss" in capsys.readouterr().out
