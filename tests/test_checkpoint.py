@@ -91,3 +91,31 @@ def test_restore_onto_other_meshes_continues_the_same_losses(saved_run, tmp_path
 
 def _on_mesh(cfg, **mesh):
     return dataclasses.replace(cfg, mesh=dataclasses.replace(cfg.mesh, **mesh))
+
+
+def test_manager_keeps_the_newest_and_restores_onto_given_shardings(tmp_path):
+    import jax.numpy as jnp
+    import numpy as np
+    from jax.sharding import NamedSharding, PartitionSpec as P
+
+    ckpt = checkpoint.Checkpointer(tmp_path, max_to_keep=2)
+    for step in (1, 2, 3):
+        state = {"params": {"w": jnp.full((8, 2), float(step))}, "step": jnp.asarray(step), "rng": jnp.zeros(2, jnp.uint32)}
+        ckpt.save(step, state, None, {"config": {}, "tokenizer_sha256": "x"})
+    ckpt.close()
+    reader = checkpoint.Checkpointer(tmp_path, read_only=True)
+    try:
+        assert reader.all_steps() == [2, 3]
+        assert reader.read_meta()["step"] == 3
+        mesh = jax.make_mesh((8,), ("data",), axis_types=(jax.sharding.AxisType.Auto,))
+        rows = NamedSharding(mesh, P("data"))
+        abstract = {"params": {"w": jax.ShapeDtypeStruct((8, 2), jnp.float32, sharding=rows)},
+                    "step": jax.ShapeDtypeStruct((), jnp.int32, sharding=NamedSharding(mesh, P())),
+                    "rng": jax.ShapeDtypeStruct((2,), jnp.uint32, sharding=NamedSharding(mesh, P()))}
+        restored = reader.restore(2, abstract)
+        assert restored["params"]["w"].sharding == rows
+        np.testing.assert_array_equal(restored["params"]["w"], np.full((8, 2), 2.0))
+        with pytest.raises(checkpoint.CheckpointError, match="no checkpoint at step 1"):
+            reader.read_meta(1)
+    finally:
+        reader.close()
