@@ -129,37 +129,7 @@ class Trainer:
         self.summary["compile_time_s"] = time.perf_counter() - compile_start
         self.writer.scalars(start, {"train/compile_time": self.summary["compile_time_s"]})
         self._open_bar(start, total)
-        self.window = [time.perf_counter(), 0]  # time of the last logged step, steps since
-        pending, done, last_good = None, start, start
-        if True:
-            for done in range(start + 1, end + 1):
-                state, step_metrics = step_fn(state, batch if batch is not None else self._next_batch())
-                batch = None
-                # Step `done` is queued on the device; the host now deals with step done-1.
-                if pending is not None:
-                    if not self._consume(*pending):
-                        stopped = "nan"
-                        break
-                    last_good = pending[0]
-                pending = (done, step_metrics)
-                save_now = policy.due(done, signals.received, sync=done % max(1, cfg.train.log_every) == 0)
-                eval_now = cfg.train.eval_every > 0 and done % cfg.train.eval_every == 0 and done < end
-                hooks_now = any(_hook_due(h, done, end) for h in self.hooks)
-                if save_now or eval_now or hooks_now or done == end:
-                    # These read the state after step `done`: only if that step was finite.
-                    if not self._consume(*pending):
-                        stopped = "nan"
-                        break
-                    last_good, pending = done, None
-                    if save_now:
-                        self._save(done, state, policy)
-                    if eval_now:
-                        self._evaluate(done, state)
-                    if hooks_now:
-                        self._run_hooks(done, state, at_end=False)
-                if policy.stop_requested:
-                    stopped = "signal"
-                    break
+        state, done, last_good, stopped = self._steps(step_fn, state, batch, start, end, policy, signals, stopped)
         self._close_bar()
         self.summary.update(step=last_good, stopped=stopped, **self._throughput())
         if stopped == "nan":
@@ -171,6 +141,38 @@ class Trainer:
                 self._finish(done, state)
         self.ckpt.wait()
         return self.summary
+
+    def _steps(self, step_fn, state, batch, start, end, policy, signals, stopped):
+        """Steps start+1..end. Returns (state, last step run, last step seen finite, why stopped)."""
+        cfg = self.cfg
+        self.window = [time.perf_counter(), 0]  # time of the last logged step, steps since
+        pending, done, last_good = None, start, start
+        for done in range(start + 1, end + 1):
+            state, step_metrics = step_fn(state, batch if batch is not None else self._next_batch())
+            batch = None
+            # Step `done` is queued on the device; the host now deals with step done-1.
+            if pending is not None:
+                if not self._consume(*pending):
+                    return state, done, last_good, "nan"
+                last_good = pending[0]
+            pending = (done, step_metrics)
+            save_now = policy.due(done, signals.received, sync=done % max(1, cfg.train.log_every) == 0)
+            eval_now = cfg.train.eval_every > 0 and done % cfg.train.eval_every == 0 and done < end
+            hooks_now = any(_hook_due(h, done, end) for h in self.hooks)
+            if save_now or eval_now or hooks_now or done == end:
+                # These read the state after step `done`: only once that step was seen finite.
+                if not self._consume(*pending):
+                    return state, done, last_good, "nan"
+                last_good, pending = done, None
+                if save_now:
+                    self._save(done, state, policy)
+                if eval_now:
+                    self._evaluate(done, state)
+                if hooks_now:
+                    self._run_hooks(done, state, at_end=False)
+            if policy.stop_requested:
+                return state, done, last_good, "signal"
+        return state, done, last_good, stopped
 
     # ---- per-step work
 
