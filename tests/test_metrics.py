@@ -50,6 +50,10 @@ def test_cpu_probe_is_measured_once_and_cached_per_machine(tmp_path):
     assert "cores" in key
     cache.write_text(json.dumps({key: 123.0}))  # a cached value is used as is, never re-measured
     assert metrics.cpu_peak_flops(cache) == 123.0
+    # A refresh re-measures but keeps the best figure (load only slows the probe down).
+    assert metrics.cpu_peak_flops(cache, refresh=True) > 123.0
+    cache.write_text(json.dumps({key: 1e15}))
+    assert metrics.cpu_peak_flops(cache, refresh=True) == 1e15
 
 
 def test_writer_writes_tensorboard_and_jsonl(tmp_path):

@@ -5,8 +5,8 @@ Grain batches, the sharded donated step, metrics fetched one step late, logging.
 depth runs in a fresh subprocess so "time to first step" is honest: from the start of
 the process (JAX import, data pipeline, model init, compilation) to the first step's
 metrics. Tokens/s is the median over logged windows after the first; MFU is analytic
-FLOPs (`config.flops_per_token`) over the peak of the backend (`metrics.peak_flops`: the
-cached matmul probe on CPU).
+FLOPs (`config.flops_per_token`) over the peak of the backend (`metrics.peak_flops`: on
+CPU the matmul probe, re-measured before each depth, best figure kept).
 
 Data: ``--data DIR`` (a prepared dataset folder), or by default a small synthetic stories
 corpus generated into a temp folder with its own tokenizer and token store.
@@ -61,7 +61,11 @@ def _point(spec: dict) -> dict:
     import jax
 
     from picojax.config import param_count
+    from picojax.metrics import cpu_peak_flops
     from picojax.train import train
+
+    if jax.default_backend() == "cpu":
+        cpu_peak_flops(refresh=True)  # re-probe: the cache keeps the best peak seen, so MFU is not inflated by load
 
     with tempfile.TemporaryDirectory() as workdir:
         train_start = time.perf_counter()
