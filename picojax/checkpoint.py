@@ -122,9 +122,23 @@ class Checkpointer:
             opt_state=ocp.args.StandardRestore({k: v for k, v in abstract_state.items() if k != "params"}),
         )
         if data_iterator is not None:
+            self._check_data_processes(step)
             items["data"] = CheckpointRestore(data_iterator)
         restored = self.manager.restore(step, args=ocp.args.Composite(**items))
         return {"params": restored["params"], **restored["opt_state"]}
+
+    def _check_data_processes(self, step: int) -> None:
+        """Grain saves one data position per process (`process_<i>-of-<n>.json`): a run can
+        only resume its data stream with the process count that wrote it."""
+        import jax
+
+        saved = sorted(p.name for p in (self.directory / str(step) / "data").glob("process_*-of-*.json"))
+        mine = f"process_{jax.process_index()}-of-{jax.process_count()}.json"
+        if saved and mine not in saved:
+            written_by = saved[0].rsplit("-of-", 1)[1].removesuffix(".json")
+            raise CheckpointError(
+                f"checkpoint {self.directory / str(step)} was written by {written_by} process(es), this run has "
+                f"{jax.process_count()}: the data position cannot be resumed (use the same number of processes)")
 
     def restore_params(self, step: int, abstract_params: Any) -> Any:
         """Only the parameters (inference never reads the optimizer state)."""

@@ -119,3 +119,13 @@ def test_manager_keeps_the_newest_and_restores_onto_given_shardings(tmp_path):
             reader.read_meta(1)
     finally:
         reader.close()
+
+
+def test_resuming_the_data_stream_needs_the_same_process_count(saved_run, tmp_path):
+    cfg, workdir = saved_run
+    run = tmp_path / "run"
+    shutil.copytree(workdir, run)
+    data = run / "checkpoints" / "6" / "data"
+    (data / "process_0-of-1.json").rename(data / "process_0-of-2.json")  # as if 2 processes wrote it
+    with pytest.raises(checkpoint.CheckpointError, match=r"written by 2 process\(es\), this run has 1"):
+        train(cfg, run, progress=False)
