@@ -22,7 +22,7 @@ def get_config() -> Config:
     cfg.train.log_every = 25
     cfg.train.eval_every = 250
     cfg.train.eval_batches = 4
-    cfg.train.task_eval_every = 250
+    cfg.train.task_eval_every = 500
     cfg.train.task_eval_limit = 32
     cfg.checkpoint.every_steps = 250
     cfg.checkpoint.every_minutes = 2.0

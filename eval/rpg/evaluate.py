@@ -36,7 +36,8 @@ def default_splits(data_dir: str | Path) -> list[Path]:
     """Every ``<data_dir>/eval/*.txt`` split, plus the fights for rollout when present."""
     eval_dir = Path(data_dir) / "eval"
     if not eval_dir.is_dir():
-        raise EvalInputError(f"no eval splits: {eval_dir} does not exist (make the data with `picojax data rpg`)")
+        raise EvalInputError(f"no eval splits: {eval_dir} does not exist (make the data with `picojax data rpg`, "
+                             f"or name files with --split)")
     paths = sorted(eval_dir.glob("*.txt"))
     if (eval_dir / FIGHTS_FILE).is_file():
         paths.append(eval_dir / FIGHTS_FILE)
