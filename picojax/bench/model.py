@@ -33,6 +33,15 @@ def add_arguments(parser):
                         help="run every point this many times, device counts alternating; the best run counts")
 
 
+def _cpu_seconds() -> float:
+    """CPU time of this process, all threads: the work a step costs, which (unlike wall
+    time) other jobs on a shared machine barely change."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _point(spec: dict) -> dict:
     """Runs inside the subprocess: the matmul peak, or one depth on one device count."""
     from picojax.config import Config, MeshConfig, flops_per_token, resolve
@@ -74,15 +83,16 @@ def _point(spec: dict) -> dict:
     with jax.set_mesh(mesh):
         for _ in range(2):
             jax.block_until_ready(grad_step(state, inputs, targets))
-        times = []
+        times, cpu_start = [], _cpu_seconds()
         for _ in range(spec["steps"]):
             start = time.perf_counter()
             jax.block_until_ready(grad_step(state, inputs, targets))
             times.append(time.perf_counter() - start)
+        cpu_per_step = (_cpu_seconds() - cpu_start) / spec["steps"]
     step_s = min(times)  # background load only ever slows a step: the fastest is the machine's figure
     tokens_per_s = spec["batch"] * cfg.model.seq_len / step_s
     return {"depth": spec["depth"], "devices": jax.device_count(), "step_s": step_s, "tokens_per_s": tokens_per_s,
-            "flops_per_s": tokens_per_s * flops_per_token(cfg.model)}
+            "flops_per_s": tokens_per_s * flops_per_token(cfg.model), "cpu_s": cpu_per_step}
 
 
 def _run_point(spec: dict) -> dict:
@@ -115,7 +125,9 @@ def run(args) -> int:
         figures[f"d{depth}_peak_gflops"] = peak / 1e9
         for devices, point in best.items():
             mfu = point["flops_per_s"] / peak
-            rows.append((depth, devices, point["tokens_per_s"], point["step_s"] * 1e3, peak / 1e9, mfu))
+            rows.append((depth, devices, point["tokens_per_s"], point["step_s"] * 1e3, point["cpu_s"] * 1e3,
+                         peak / 1e9, mfu))
+            figures[f"d{depth}_dev{devices}_cpu_ms_per_step"] = point["cpu_s"] * 1e3
             figures[f"d{depth}_dev{devices}_tokens_per_s"] = point["tokens_per_s"]
             figures[f"d{depth}_dev{devices}_mfu"] = mfu
         if 1 in best and len(best) > 1:
@@ -123,7 +135,7 @@ def run(args) -> int:
             figures[f"d{depth}_speedup_dev{most}_vs_1"] = best[most]["tokens_per_s"] / best[1]["tokens_per_s"]
     figures.update(batch=args.batch, seq_len=args.seq_len, vocab=args.vocab, attention=args.attention,
                    steps=args.steps, repeats=args.repeats)
-    emit("model", ("depth", "devices", "tokens/s", "step ms", "peak GFLOP/s", "MFU"), rows, figures)
+    emit("model", ("depth", "devices", "tokens/s", "step ms", "CPU ms/step", "peak GFLOP/s", "MFU"), rows, figures)
     return 0
 
 
