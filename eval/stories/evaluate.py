@@ -44,13 +44,20 @@ def val_loss_bpb(cfg: Config, model, tokenizer: Tokenizer, text_file: str | Path
 def _score_store(cfg: Config, model, tokenizer: Tokenizer) -> dict:
     import jax
     from flax import nnx
+    from jax.sharding import NamedSharding, PartitionSpec as P
 
     from picojax import data, metrics
+    from picojax.config import MeshConfig
+    from picojax.sharding import make_mesh
     from picojax.train_step import build_eval_step
 
     graphdef, params = nnx.split(model)
-    leaf = jax.tree.leaves(params)[0]
-    mesh = leaf.sharding.mesh
+    sharding = jax.tree.leaves(params)[0].sharding
+    if isinstance(sharding, NamedSharding):
+        mesh = sharding.mesh
+    else:  # weights on one device (not restored through a mesh): a one-device mesh
+        mesh = make_mesh(MeshConfig(data=1), devices=list(sharding.device_set))
+        params = jax.device_put(params, NamedSharding(mesh, P()))
     param_shardings = jax.tree.map(lambda x: x.sharding, params)
     step = build_eval_step(cfg, graphdef, param_shardings, mesh, tokenizer.token_bytes())
     sums = {"nll": 0.0, "tokens": 0.0, "bytes": 0.0}
