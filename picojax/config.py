@@ -131,7 +131,13 @@ def derive_model_dims(m: ModelConfig) -> ModelConfig:
     """Fills d_model, n_heads, n_kv_heads, mlp_hidden from depth (explicit values win)."""
     d_model = m.d_model if m.d_model is not None else m.aspect_ratio * m.depth
     n_heads = m.n_heads if m.n_heads is not None else max(1, d_model // m.head_dim)
-    n_kv_heads = m.n_kv_heads if m.n_kv_heads is not None else max(1, n_heads // m.kv_group)
+    # The largest kv-head count that divides n_heads at (about) the asked grouping, so every
+    # depth gives a valid GQA layout (depth 5 with kv_group=2 -> 5 heads, 1 kv head).
+    n_kv_heads = m.n_kv_heads
+    if n_kv_heads is None:
+        n_kv_heads = max(1, n_heads // m.kv_group)
+        while n_heads % n_kv_heads:
+            n_kv_heads -= 1
     mlp_hidden = m.mlp_hidden if m.mlp_hidden is not None else _round_up(8 * d_model / 3, m.mlp_multiple)
     return dataclasses.replace(m, d_model=d_model, n_heads=n_heads, n_kv_heads=n_kv_heads, mlp_hidden=mlp_hidden)
 

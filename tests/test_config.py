@@ -109,3 +109,10 @@ def test_json_round_trip(tmp_path):
 def test_resolve_is_idempotent():
     cfg = resolve(Config())
     assert resolve(cfg) == cfg
+
+
+def test_derived_kv_heads_always_divide_heads():
+    for depth in range(1, 13):
+        for group in (1, 2, 3, 4):
+            m = config_io.load(None, [f"model.depth={depth}", f"model.kv_group={group}"]).model
+            assert m.n_heads % m.n_kv_heads == 0 and m.n_kv_heads <= max(1, m.n_heads // group)
