@@ -10,8 +10,9 @@ A checkpoint is everything needed to continue bit for bit, as four Orbax items u
 - ``meta``      JSON: the resolved config, the tokenizer's sha256 and the step.
 
 Saves are asynchronous (arrays are copied to host, then written by a background thread)
-and committed atomically by Orbax (a temp directory renamed when complete), so a crash
-never leaves a half checkpoint that looks whole. Restores go through an *abstract* state
+and committed atomically by Orbax (a temp directory renamed when complete; on GCS, where a
+rename is a copy, a commit marker written last), so a crash never leaves a half
+checkpoint that looks whole. WORKDIR may be a ``gs://`` path (`picojax.paths`). Restores go through an *abstract* state
 whose leaves carry today's shardings, so a checkpoint lands on the current mesh whatever
 mesh wrote it. A checkpoint of another model or tokenizer is refused by name.
 """
@@ -19,10 +20,12 @@ mesh wrote it. A checkpoint of another model or tokenizer is refused by name.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any, Optional
 
+from etils import epath
+
 from picojax.errors import UserError
+from picojax.paths import run_path
 
 # Config sections whose differences make a checkpoint unusable: the weights' shapes and
 # meaning. train/optim/checkpoint/mesh may change between runs (resume on another mesh,
@@ -34,8 +37,9 @@ class CheckpointError(UserError):
     """A checkpoint is missing, unreadable, or belongs to another model or tokenizer."""
 
 
-def checkpoint_dir(workdir: str | os.PathLike) -> Path:
-    return Path(workdir).absolute() / "checkpoints"
+def checkpoint_dir(workdir: str | os.PathLike) -> epath.Path:
+    """WORKDIR/checkpoints, absolute locally, ``gs://…`` kept as is."""
+    return run_path(workdir) / "checkpoints"
 
 
 def _ocp():

@@ -268,16 +268,18 @@ def from_dict(data: dict) -> Config:
 
 
 def save_json(cfg: Config, path: str | os.PathLike) -> None:
-    """Writes the config atomically (temp file + rename), so a crash never leaves half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(to_json(cfg) + "\n")
-    os.replace(tmp, path)
+    """Writes the config atomically, so a crash never leaves half a file: locally a temp
+    file and a rename; on ``gs://`` the upload itself is atomic."""
+    from picojax.paths import run_path, write_text_atomic
+
+    write_text_atomic(run_path(path), to_json(cfg) + "\n")
 
 
 def load_json(path: str | os.PathLike) -> Config:
-    path = Path(path)
+    """A config.json, local or ``gs://``."""
+    from picojax.paths import run_path
+
+    path = run_path(path)
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
     try:

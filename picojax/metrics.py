@@ -2,7 +2,8 @@
 
 - `MetricsWriter` writes TensorBoard events under ``WORKDIR/tb/`` (tensorboardX: no
   TensorFlow needed) and one JSON object per logged step to ``WORKDIR/metrics.jsonl``.
-  Only process 0 writes; the others get a writer that drops everything.
+  Only process 0 writes; the others get a writer that drops everything. WORKDIR may be
+  ``gs://…``.
 - `peak_flops()` is the backend's peak: a table for GPUs/TPUs, and on CPU a jitted matmul
   probe measured once per machine and cached in ``~/.cache/picojax/peak.json``.
 - `token_nll` / `masked_loss_sums` / `bits_per_byte` are the jittable loss helpers shared
@@ -23,6 +24,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+
+from picojax import paths
 
 # ----------------------------------------------------------------------------------------
 # Losses (jittable).
@@ -153,24 +156,34 @@ def mfu(tokens_per_sec: float, flops_per_token: float, peak: Optional[float]) ->
 
 
 class MetricsWriter:
-    """TensorBoard + metrics.jsonl for one run directory; a no-op off process 0."""
+    """TensorBoard + metrics.jsonl for one run directory; a no-op off process 0.
 
-    def __init__(self, workdir: str | os.PathLike, *, enabled: bool = True, resume_step: int = 0):
+    The run directory may be ``gs://…``: tensorboardX then writes its event file through
+    google-cloud-storage (re-uploaded on each flush), and metrics.jsonl, an object that
+    cannot be appended to, is kept in memory and re-uploaded whole every `flush_secs` and
+    on flush/close.
+    """
+
+    def __init__(self, workdir: str | os.PathLike, *, enabled: bool = True, resume_step: int = 0,
+                 flush_secs: int = 30):
         self.enabled = enabled
-        self.workdir = Path(workdir)
+        self.workdir = paths.run_path(workdir)
         self.tb = None
         self._jsonl = None
         if not enabled:
             return
         from tensorboardX import SummaryWriter
 
-        self.workdir.mkdir(parents=True, exist_ok=True)
+        paths.ensure_dir(self.workdir)
         jsonl_path = self.workdir / "metrics.jsonl"
         # A run killed after its last checkpoint logged steps that the resumed run will log
         # again: drop them so every step appears once (TensorBoard: purge_step).
         truncate_jsonl(jsonl_path, resume_step)
-        self.tb = SummaryWriter(str(self.workdir / "tb"), purge_step=resume_step or None, flush_secs=30)
-        self._jsonl = open(jsonl_path, "a", buffering=1)
+        self.tb = SummaryWriter(str(self.workdir / "tb"), purge_step=resume_step or None, flush_secs=flush_secs)
+        if paths.is_remote(jsonl_path):
+            self._jsonl = _RemoteJsonl(jsonl_path, flush_secs)
+        else:
+            self._jsonl = open(jsonl_path, "a", buffering=1)
 
     def scalars(self, step: int, values: Mapping[str, float]) -> None:
         if not self.enabled:
@@ -215,21 +228,45 @@ class MetricsWriter:
             self.tb = None
 
 
-def truncate_jsonl(path: Path, keep_through_step: int) -> None:
+class _RemoteJsonl:
+    """metrics.jsonl on an object store: the lines in memory, the object rewritten whole
+    (objects cannot be appended to; each upload replaces the object atomically)."""
+
+    def __init__(self, path, flush_secs: float):
+        self.path, self.flush_secs = path, flush_secs
+        self.lines = path.read_text().splitlines(keepends=True) if path.exists() else []
+        self.uploaded = len(self.lines)
+        self.last_upload = time.monotonic()
+
+    def write(self, line: str) -> None:
+        self.lines.append(line)
+        if time.monotonic() - self.last_upload >= self.flush_secs:
+            self.flush()
+
+    def flush(self) -> None:
+        if len(self.lines) != self.uploaded:
+            paths.write_text_atomic(self.path, "".join(self.lines))
+            self.uploaded = len(self.lines)
+        self.last_upload = time.monotonic()
+
+    def close(self) -> None:
+        self.flush()
+
+
+def truncate_jsonl(path: str | os.PathLike, keep_through_step: int) -> None:
     """Drops lines logged for steps after `keep_through_step` (atomically)."""
+    path = paths.run_path(path)
     if not path.exists():
         return
     lines = path.read_text().splitlines()
     kept = [line for line in lines if _line_step(line) <= keep_through_step]
     if len(kept) != len(lines):
-        tmp = path.with_suffix(".jsonl.tmp")
-        tmp.write_text("".join(line + "\n" for line in kept))
-        os.replace(tmp, path)
+        paths.write_text_atomic(path, "".join(line + "\n" for line in kept))
 
 
 def read_jsonl(path: str | os.PathLike) -> list[dict]:
-    """Every record of a metrics.jsonl (for tests and tools)."""
-    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+    """Every record of a metrics.jsonl, local or ``gs://`` (for tests and tools)."""
+    return [json.loads(line) for line in paths.run_path(path).read_text().splitlines() if line.strip()]
 
 
 def _line_step(line: str) -> int:

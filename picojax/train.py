@@ -6,12 +6,12 @@ The work is split by concern: `train_state` (the state and its shardings), `trai
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import os
-from pathlib import Path
 from typing import Optional
 
-from picojax import checkpoint
+from picojax import checkpoint, paths
 from picojax.config import Config, MeshConfig
 from picojax.train_loop import train
 
@@ -23,8 +23,9 @@ def restore_for_inference(workdir: str | os.PathLike, *, step: Optional[int] = N
 
     The config and the tokenizer come from the run itself (the checkpoint's metadata and
     ``WORKDIR/tokenizer.model``, checked against the sha256 the checkpoint recorded), so a
-    sampler needs nothing but the workdir. Only the parameters are read. The model lands
-    on `mesh`, by default every current device with the weights replicated.
+    sampler needs nothing but the workdir, which may be ``gs://…``. Only the parameters
+    are read. The model lands on `mesh`, by default every current device with the weights
+    replicated.
     """
     import dataclasses
 
@@ -33,7 +34,7 @@ def restore_for_inference(workdir: str | os.PathLike, *, step: Optional[int] = N
     from picojax import sharding
     from picojax.train_state import model_graphdef
 
-    workdir = Path(workdir)
+    workdir = paths.run_path(workdir)
     ckpt = checkpoint.Checkpointer(workdir, read_only=True)
     try:
         step = ckpt.resolve_step(step)
@@ -49,18 +50,42 @@ def restore_for_inference(workdir: str | os.PathLike, *, step: Optional[int] = N
     return cfg, nnx.merge(model_graphdef(cfg), params), tokenizer
 
 
-def _run_tokenizer(workdir: Path, cfg: Config, meta: dict):
+def _run_tokenizer(workdir, cfg: Config, meta: dict):
     from picojax import data
     from picojax.tokenizer import Tokenizer
 
     own = workdir / "tokenizer.model"
-    tokenizer = Tokenizer.load(own if own.is_file() else data.tokenizer_path(cfg))
+    if not own.is_file():
+        tokenizer = Tokenizer.load(data.tokenizer_path(cfg))
+    elif paths.is_remote(own):
+        tokenizer = _remote_tokenizer(own)
+    else:
+        tokenizer = Tokenizer.load(own)
     expected = meta.get("tokenizer_sha256")
     if expected and tokenizer.sha256 != expected:
         raise checkpoint.CheckpointError(
             f"tokenizer {tokenizer.path} (sha256 {tokenizer.sha256[:12]}…) is not the one the checkpoint in "
             f"{workdir} was trained with (sha256 {expected[:12]}…)")
     return tokenizer
+
+
+def _remote_tokenizer(path):
+    """The run's tokenizer from an object store, through a local copy: SentencePiece (and
+    every later user of `tokenizer.path`, e.g. a token store written for an eval) reads
+    only local files. The copy is named by its sha256, so it is fetched once and can never
+    be stale."""
+    from picojax.tokenizer import Tokenizer
+
+    model_bytes = path.read_bytes()
+    sha256 = hashlib.sha256(model_bytes).hexdigest()
+    local = paths.run_path(os.path.join(_cache_dir(), "tokenizers", f"{sha256}.model"))
+    if not local.is_file():
+        paths.write_bytes_atomic(local, model_bytes)
+    return Tokenizer.load(local)
+
+
+def _cache_dir() -> str:
+    return os.environ.get("PICOJAX_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "picojax")
 
 
 def task_hooks(cfg: Config) -> list:

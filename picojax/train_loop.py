@@ -20,7 +20,7 @@ progress bar. Around that:
 from __future__ import annotations
 
 import math
-import shutil
+import os
 import sys
 import time
 from pathlib import Path
@@ -30,7 +30,7 @@ import jax
 import numpy as np
 from flax import nnx
 
-from picojax import checkpoint, config_io, data, distributed, metrics, optim, sharding
+from picojax import checkpoint, config_io, data, distributed, metrics, optim, paths, sharding
 from picojax.config import Config, flops_per_token
 from picojax.errors import ConfigError
 from picojax.tokenizer import Tokenizer
@@ -42,15 +42,16 @@ from picojax.train_step import build_eval_step, build_train_step
 TRAIN_METRICS = {"loss": "train/loss", "lr": "train/lr", "grad_norm": "train/grad_norm", "param_norm": "train/param_norm"}
 
 
-def train(cfg: Config, workdir: str | Path, *, hooks: Sequence[Any] = (), stop_after: Optional[int] = None,
+def train(cfg: Config, workdir: str | os.PathLike, *, hooks: Sequence[Any] = (), stop_after: Optional[int] = None,
           devices=None, progress: bool = True) -> dict:
     """Trains `cfg` in `workdir` (resuming from its latest checkpoint) and returns a summary.
 
     stop_after: run at most this many steps in this call, then checkpoint and return (the
     schedule still follows `train.steps`). devices: the devices of the mesh (default: all).
+    workdir: a local directory or a ``gs://bucket/path`` (see `picojax.paths`).
     """
     with StopSignals() as signals:  # from the start: a SIGTERM while compiling still checkpoints
-        trainer = Trainer(cfg, Path(workdir), hooks=hooks, devices=devices, progress=progress)
+        trainer = Trainer(cfg, paths.run_path(workdir), hooks=hooks, devices=devices, progress=progress)
         try:
             return trainer.run(stop_after, signals)
         finally:
@@ -58,7 +59,7 @@ def train(cfg: Config, workdir: str | Path, *, hooks: Sequence[Any] = (), stop_a
 
 
 class Trainer:
-    def __init__(self, cfg: Config, workdir: Path, *, hooks=(), devices=None, progress=True):
+    def __init__(self, cfg: Config, workdir, *, hooks=(), devices=None, progress=True):
         self.t0 = time.perf_counter()
         self.cfg, self.workdir, self.hooks = cfg, workdir, list(hooks)
         self.is_main = distributed.is_main_process()
@@ -93,14 +94,12 @@ class Trainer:
     def _write_run_files(self) -> None:
         if not self.is_main:
             return
-        self.workdir.mkdir(parents=True, exist_ok=True)
+        paths.ensure_dir(self.workdir)
         config_io.save_json(self.cfg, self.workdir / "config.json")
         # The run keeps its own copy of the tokenizer: samplers need nothing but the workdir.
         target = self.workdir / "tokenizer.model"
         if not target.exists():
-            tmp = target.with_suffix(".model.tmp")
-            shutil.copyfile(self.tokenizer.path, tmp)
-            tmp.replace(target)
+            paths.write_bytes_atomic(target, Path(self.tokenizer.path).read_bytes())
 
     # ---- the run
 

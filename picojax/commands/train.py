@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from picojax.commands._common import add_config_args
 
@@ -13,7 +12,8 @@ HELP = "train a model in --workdir (resumes from its latest checkpoint; SIGTERM 
 def add_arguments(parser):
     add_config_args(parser)
     parser.add_argument("--workdir", required=True, metavar="DIR",
-                        help="run directory: config.json, checkpoints/, tb/, metrics.jsonl (resumed if present)")
+                        help="run directory, local or gs://bucket/path: config.json, checkpoints/, tb/, "
+                             "metrics.jsonl (resumed if present)")
     parser.add_argument("--stop-after", type=int, metavar="N",
                         help="run at most N steps in this call, checkpoint and exit (the schedule keeps train.steps)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar (logs only)")
@@ -28,8 +28,9 @@ def add_arguments(parser):
 def _config(args):
     """--config/--set as given; with neither, the workdir's own config (a plain resume)."""
     from picojax import config_io
+    from picojax.paths import run_path
 
-    saved = Path(args.workdir) / "config.json"
+    saved = run_path(args.workdir) / "config.json"
     if args.config is None and not args.overrides and saved.is_file():
         cfg = config_io.load_json(saved)
         config_io.validate(cfg)
