@@ -18,11 +18,11 @@ def get_config() -> Config:
     cfg.model.vocab_size = 512
     cfg.model.seq_len = 256
     cfg.train.batch_size = 32
-    cfg.train.steps = 900
+    cfg.train.steps = 800
     cfg.train.log_every = 25
-    cfg.train.eval_every = 225
+    cfg.train.eval_every = 200
     cfg.train.eval_batches = 4
-    cfg.train.task_eval_every = 450
+    cfg.train.task_eval_every = 400
     cfg.train.task_eval_limit = 32
     cfg.checkpoint.every_steps = 250
     cfg.checkpoint.every_minutes = 2.0
