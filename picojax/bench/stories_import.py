@@ -2,7 +2,9 @@
 
 Writes a TinyStories V2 text file of ``--mb`` megabytes (generated stories, repeated) into
 a temporary folder, imports it normalised, byte-exact and gzipped, each in a fresh Python
-process whose own peak resident memory (``resource.getrusage().ru_maxrss``) is reported,
+process whose own peak resident memory (``VmHWM`` of /proc/self/status: unlike
+``ru_maxrss``, which Linux carries over an exec from the forking parent, it belongs to the
+child's own address space) is reported,
 so the figure is the importer's and not this script's. Memory that stays flat as ``--mb``
 grows is the point: the importer streams.
 """
@@ -14,10 +16,16 @@ HELP = "TinyStories importer: MB/s and peak memory on a generated file (--mb, de
 _CHILD = """
 import json, resource, sys, time
 from data_gen.stories.importer import import_stories
+def peak_rss_mb():
+    try:
+        with open("/proc/self/status") as f:
+            return next(int(l.split()[1]) for l in f if l.startswith("VmHWM:")) / 1024
+    except (OSError, StopIteration):  # not Linux: ru_maxrss (KiB on Linux, bytes on macOS)
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return rss / 2**20 if sys.platform == "darwin" else rss / 1024
 t = time.perf_counter()
 m = import_stories([sys.argv[1]], sys.argv[2], exact=sys.argv[3] == "exact", progress=False)
-print(json.dumps({"seconds": time.perf_counter() - t, "stories": m["stories"],
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+print(json.dumps({"seconds": time.perf_counter() - t, "stories": m["stories"], "peak_rss_mb": peak_rss_mb()}))
 """
 
 
