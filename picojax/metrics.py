@@ -170,16 +170,23 @@ class MetricsWriter:
         self.workdir = paths.run_path(workdir)
         self.tb = None
         self._jsonl = None
+        self._last_step: dict[str, int] = {}  # tag -> last step written (hparams reuse them)
         if not enabled:
             return
         from tensorboardX import SummaryWriter
 
+        if paths.is_remote(self.workdir):
+            _use_closing_once_gcs_writer()
         paths.ensure_dir(self.workdir)
         jsonl_path = self.workdir / "metrics.jsonl"
         # A run killed after its last checkpoint logged steps that the resumed run will log
-        # again: drop them so every step appears once (TensorBoard: purge_step).
+        # again: drop them so every step appears once. TensorBoard hides events at steps
+        # >= purge_step, and step `resume_step` itself is done (it is in the checkpoint).
         truncate_jsonl(jsonl_path, resume_step)
-        self.tb = SummaryWriter(str(self.workdir / "tb"), purge_step=resume_step or None, flush_secs=flush_secs)
+        # Event files are named by the second and the host: a suffix keeps a run resumed in
+        # the same second from overwriting its predecessor's file, and sorts it after it.
+        self.tb = SummaryWriter(str(self.workdir / "tb"), purge_step=resume_step + 1 if resume_step else None,
+                                flush_secs=flush_secs, filename_suffix=f".{resume_step:08d}.{os.getpid()}")
         if paths.is_remote(jsonl_path):
             self._jsonl = _RemoteJsonl(jsonl_path, flush_secs)
         else:
@@ -191,6 +198,7 @@ class MetricsWriter:
         clean = {k: _to_float(v) for k, v in values.items()}
         for name, value in clean.items():
             self.tb.add_scalar(name, value, step)
+            self._last_step[name] = int(step)
         self._jsonl.write(json.dumps({"step": int(step), **{k: _json_float(v) for k, v in clean.items()}}) + "\n")
 
     def text(self, step: int, tag: str, text: str) -> None:
@@ -204,8 +212,9 @@ class MetricsWriter:
     def add_text(self, tag: str, text: str, global_step: int = 0) -> None:
         self.text(global_step, tag, text)
 
-    def hparams(self, hparams: Mapping[str, Any], metrics: Mapping[str, float]) -> None:
-        """The run's config in TensorBoard's HParams tab, next to its final metrics."""
+    def hparams(self, hparams: Mapping[str, Any], metrics: Mapping[str, float], step: int = 0) -> None:
+        """The run's config in TensorBoard's HParams tab, next to its final metrics (written
+        at `step`, the run's last: at step 0 they would plot as a point at the curve's start)."""
         if not self.enabled:
             return
         from tensorboardX.summary import hparams as hparams_summary
@@ -214,7 +223,8 @@ class MetricsWriter:
         for summary in hparams_summary(flat, {k: _to_float(v) for k, v in metrics.items()}):
             self.tb.file_writer.add_summary(summary)
         for name, value in metrics.items():
-            self.tb.add_scalar(name, _to_float(value))
+            if self._last_step.get(name) != step:  # the HParams tab reads the run's scalar of that tag
+                self.tb.add_scalar(name, _to_float(value), step)
 
     def flush(self) -> None:
         if self.enabled:
@@ -226,6 +236,36 @@ class MetricsWriter:
             self.tb.close()
             self._jsonl.close()
             self.tb = None
+
+
+def _use_closing_once_gcs_writer() -> None:
+    """tensorboardX's GCS event writer, made to upload only what is new and to stop at close.
+
+    Its writer re-uploads the whole event file on every flush (every `flush_secs`, changed
+    or not) and again from `__del__`, which for a closed writer kept alive by
+    tensorboardX's atexit hook means one more upload during interpreter shutdown (two
+    minutes of retries when the network is gone by then).
+    """
+    from tensorboardX import record_writer
+
+    class ClosingOnceGCSRecordWriter(record_writer.GCSRecordWriter):
+        _uploaded, _closed = 0, False
+
+        def flush(self):
+            size = self.buffer.tell()
+            if size != self._uploaded and not self._closed:
+                super().flush()
+                self._uploaded = size
+
+        def close(self):
+            self.flush()
+            self._closed = True
+
+    class Factory(record_writer.GCSRecordWriterFactory):
+        def open(self, path):
+            return ClosingOnceGCSRecordWriter(path)
+
+    record_writer.register_writer_factory("gs", Factory())
 
 
 class _RemoteJsonl:

@@ -259,7 +259,7 @@ class Trainer:
         self._run_hooks(step, state, at_end=True)
         hparams = {f"{section}.{k}": v for section, values in config_io.to_dict(self.cfg).items()
                    for k, v in values.items()}
-        self.writer.hparams(hparams, {**final, "train/loss": self.summary.get("loss", float("nan"))})
+        self.writer.hparams(hparams, {**final, "train/loss": self.summary.get("loss", float("nan"))}, step)
 
     # ---- progress bar and messages
 
