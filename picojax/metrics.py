@@ -159,9 +159,9 @@ class MetricsWriter:
     """TensorBoard + metrics.jsonl for one run directory; a no-op off process 0.
 
     The run directory may be ``gs://…``: tensorboardX then writes its event file through
-    google-cloud-storage (re-uploaded on each flush), and metrics.jsonl, an object that
-    cannot be appended to, is kept in memory and re-uploaded whole every `flush_secs` and
-    on flush/close.
+    google-cloud-storage (the whole object re-uploaded at a flush when it grew), and
+    metrics.jsonl, an object that cannot be appended to, is kept in memory and re-uploaded
+    whole every `flush_secs` and on flush/close.
     """
 
     def __init__(self, workdir: str | os.PathLike, *, enabled: bool = True, resume_step: int = 0,
