@@ -26,6 +26,7 @@ from typing import Sequence, TextIO
 from picojax import config_io
 from picojax.config import Config
 from picojax.errors import UserError
+from picojax.paths import is_remote
 
 TASKS = ("rpg", "stories")
 STAGES = ("generate data", "train the tokenizer and tokenize", "train", "evaluate", "report")
@@ -52,6 +53,9 @@ def make_plan(task: str = "rpg", workdir: str | os.PathLike = "runs/quickstart",
               data: dict | None = None) -> Plan:
     if task not in TASKS:
         raise QuickstartError(f"unknown task {task!r}: choose one of {', '.join(TASKS)}")
+    if is_remote(workdir):  # the quickstart's data and token store live in the workdir: they must be local
+        raise QuickstartError(f"quickstart needs a local --workdir, not {workdir}; "
+                              "train with `picojax train --workdir gs://...` instead")
     workdir = Path(workdir).absolute()
     preset = f"quickstart_{task}"
     sizes = dict(importlib.import_module(f"configs.{preset}").DATA)

@@ -71,6 +71,8 @@ def test_unknown_task_or_data_size_is_a_clear_error(tmp_path):
         make_plan("chess", tmp_path)
     with pytest.raises(QuickstartError, match="unknown data size"):
         make_plan("rpg", tmp_path, data={"train_recs": 3})
+    with pytest.raises(QuickstartError, match="needs a local --workdir"):
+        make_plan("rpg", "gs://bucket/qs")
 
 
 @pytest.mark.slow
