@@ -95,6 +95,15 @@ def task_hooks(cfg: Config) -> list:
     ``hook(step, model, writer) -> {"eval/<task>/<split>/<metric>": value}``. No hooks
     module for the task means no task evals.
     """
+    import jax
+
+    if jax.process_count() > 1:
+        # The task evals decode with the sampler, which gathers the weights onto this
+        # process; across hosts they are not addressable. Val loss/bpb (jitted on the
+        # global arrays) still run; evaluate task metrics after training with `picojax eval`.
+        if jax.process_index() == 0:
+            print("task evals are skipped in multi-process runs; run `picojax eval` on the checkpoint", flush=True)
+        return []
     name = f"eval.{cfg.data.task}.hooks"
     try:
         module = importlib.import_module(name)
