@@ -86,24 +86,30 @@ def _machine_key() -> str:
     return f"{platform.node()}|{cpu}|{os.cpu_count()}cores|jax{jax.__version__}"
 
 
-def measure_cpu_matmul_peak(n: int = 2048, repeats: int = 10) -> float:
-    """FLOP/s of the best of `repeats` jitted f32 n×n matmuls on the first CPU device (the
-    same probe as `picojax bench matmul`).
-
-    XLA's CPU matmul uses every core from one device, so this is the whole machine's peak
-    however many fake devices share it.
+def measure_matmul_peak(n: int = 2048, dtype: str = "float32", repeats: int = 10, device=None) -> float:
+    """FLOP/s of the best of `repeats` jitted n×n matmuls on `device` (default: the first
+    device of the default backend). `picojax bench matmul` prints it; MFU on CPU uses it.
     """
-    device = jax.devices("cpu")[0]
-    a = jax.device_put(jnp.ones((n, n), jnp.float32), device)
-    b = jax.device_put(jnp.ones((n, n), jnp.float32), device)
+    device = device if device is not None else jax.devices()[0]
+    a = jax.device_put(jnp.ones((n, n), jnp.dtype(dtype)), device)
+    b = jax.device_put(jnp.ones((n, n), jnp.dtype(dtype)), device)
     matmul = jax.jit(lambda x, y: x @ y)
-    matmul(a, b).block_until_ready()
+    matmul(a, b).block_until_ready()  # compile and warm up
     best = float("inf")
     for _ in range(repeats):
         start = time.perf_counter()
         matmul(a, b).block_until_ready()
         best = min(best, time.perf_counter() - start)
     return 2 * n**3 / best
+
+
+def measure_cpu_matmul_peak(n: int = 2048, repeats: int = 10) -> float:
+    """The f32 matmul peak of the first CPU device.
+
+    XLA's CPU matmul uses every core from one device, so this is the whole machine's peak
+    however many fake devices share it.
+    """
+    return measure_matmul_peak(n, "float32", repeats, jax.devices("cpu")[0])
 
 
 def cpu_peak_flops(cache_path: Path = CACHE_PATH, *, refresh: bool = False) -> float:

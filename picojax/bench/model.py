@@ -50,7 +50,7 @@ def _point(spec: dict) -> dict:
     configure_cpu_devices(MeshConfig(cpu_devices=spec["devices"]))
     import jax
 
-    from picojax.bench.matmul import measure_matmul_peak
+    from picojax.metrics import measure_matmul_peak
 
     if spec.get("peak"):
         return {"peak_gflops": measure_matmul_peak() / 1e9, "backend": jax.default_backend(),
