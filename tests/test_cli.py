@@ -52,3 +52,11 @@ def test_config_json_and_depth_table(capsys):
     assert main(["config", "--depths", "1-3"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0].split()[0] == "depth" and [l.split()[0] for l in lines[1:]] == ["1", "2", "3"]
+
+
+def test_bench_prints_a_table_and_one_json_line(capsys):
+    assert main(["bench", "matmul", "--size", "128", "--repeats", "2"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    records = [json.loads(line[len("BENCH "):]) for line in out if line.startswith("BENCH ")]
+    assert len(records) == 1 and records[0]["bench"] == "matmul"
+    assert records[0]["figures"]["matmul_gflops"] > 0 and records[0]["machine"]["cores"] >= 1
