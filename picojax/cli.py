@@ -8,18 +8,11 @@ import heavy libraries (JAX) inside ``run`` so that ``--help`` stays instant.
 from __future__ import annotations
 
 import argparse
-import importlib
-import pkgutil
 import sys
 
 from picojax import __version__, commands
+from picojax.commands._registry import discover, register
 from picojax.errors import UserError
-
-
-def _verb_modules():
-    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda i: i.name):
-        if not info.name.startswith("_"):
-            yield importlib.import_module(f"picojax.commands.{info.name}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,11 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"picojax {__version__}")
     verbs = parser.add_subparsers(dest="verb", metavar="<verb>", required=True)
-    for module in _verb_modules():
-        name = getattr(module, "NAME", module.__name__.rsplit(".", 1)[-1])
-        sub = verbs.add_parser(name, help=module.HELP, description=module.HELP)
-        module.add_arguments(sub)
-        sub.set_defaults(_run=module.run)
+    register(verbs, discover(commands), "_run")
     return parser
 
 
