@@ -293,3 +293,23 @@ class Sampler:
         if cuts:
             text, stopped = text[:min(cuts)], "stop"
         return Completion(text=text, tokens=ids, stopped=stopped)
+
+
+class TrainingSampler:
+    """The sampler an in-training eval hook uses: built on the first call, then refreshed
+    with the current weights, so every later eval reuses the compiled decode programs."""
+
+    def __init__(self, cfg):
+        self.cfg = cfg
+        self._sampler: Sampler | None = None
+
+    def __call__(self, model) -> Sampler:
+        if self._sampler is None:
+            from picojax import data
+            from picojax.tokenizer import Tokenizer
+
+            tokenizer = Tokenizer.load(data.tokenizer_path(self.cfg))
+            self._sampler = Sampler(model, tokenizer, max_len=self.cfg.model.seq_len)
+        else:
+            self._sampler.load_weights(model)
+        return self._sampler

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from eval.rpg.report import scalar_metrics
 from picojax.config import Config
+from picojax.sample import TrainingSampler
 
 FIGHTS_SHARE = 4  # rollout fights = limit // FIGHTS_SHARE
 
@@ -18,21 +19,13 @@ class RPGEvalHook:
     def __init__(self, cfg: Config):
         self.every = cfg.train.task_eval_every
         self.cfg = cfg
-        self.sampler = None
+        self.sampler = TrainingSampler(cfg)
 
     def __call__(self, step: int, model, writer) -> dict[str, float]:
         from eval.rpg.model import evaluate_model
-        from picojax import data
-        from picojax.sample import Sampler
-        from picojax.tokenizer import Tokenizer
 
-        if self.sampler is None:
-            tokenizer = Tokenizer.load(data.tokenizer_path(self.cfg))
-            self.sampler = Sampler(model, tokenizer, max_len=self.cfg.model.seq_len)
-        else:
-            self.sampler.load_weights(model)
         limit = self.cfg.train.task_eval_limit
-        results = evaluate_model(self.sampler, data_dir=self.cfg.data.dir, limit=limit,
+        results = evaluate_model(self.sampler(model), data_dir=self.cfg.data.dir, limit=limit,
                                  fights_limit=max(1, limit // FIGHTS_SHARE))
         if writer is not None:
             writer.text(step, "eval/rpg/failures", failure_examples(results))

@@ -8,6 +8,7 @@ bits-per-byte are the trainer's own ``eval/val_loss`` and ``eval/val_bpb``.)
 from __future__ import annotations
 
 from picojax.config import Config
+from picojax.sample import TrainingSampler
 
 SAMPLES = 16  # stories per in-training eval: enough for distinct-n, cheap on a CPU
 
@@ -16,19 +17,12 @@ class StoriesEvalHook:
     def __init__(self, cfg: Config):
         self.every = cfg.train.task_eval_every
         self.cfg = cfg
-        self.sampler = None
+        self.sampler = TrainingSampler(cfg)
 
     def __call__(self, step: int, model, writer) -> dict[str, float]:
         from eval.stories.evaluate import sample_report
-        from picojax import data
-        from picojax.sample import Sampler
-        from picojax.tokenizer import Tokenizer
 
-        if self.sampler is None:
-            self.sampler = Sampler(model, Tokenizer.load(data.tokenizer_path(self.cfg)), max_len=self.cfg.model.seq_len)
-        else:
-            self.sampler.load_weights(model)
-        report = sample_report(self.sampler, SAMPLES)
+        report = sample_report(self.sampler(model), SAMPLES)
         texts = report.pop("texts")
         if writer is not None:
             writer.text(step, "eval/stories/samples", "\n\n---\n\n".join(texts[:4]))
