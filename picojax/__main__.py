@@ -1,5 +1,5 @@
 import sys
 
-from picojax.cli import main
+from picojax.app.cli import main
 
 sys.exit(main())

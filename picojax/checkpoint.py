@@ -25,7 +25,6 @@ from typing import Any, Optional
 from etils import epath
 
 from picojax.errors import UserError
-from picojax.paths import run_path
 
 # Config sections whose differences make a checkpoint unusable: the weights' shapes and
 # meaning. train/optim/checkpoint/mesh may change between runs (resume on another mesh,
@@ -39,7 +38,9 @@ class CheckpointError(UserError):
 
 def checkpoint_dir(workdir: str | os.PathLike) -> epath.Path:
     """WORKDIR/checkpoints, absolute locally, ``gs://…`` kept as is."""
-    return run_path(workdir) / "checkpoints"
+    from picojax.run_dir import RunDir
+
+    return RunDir(workdir).checkpoints
 
 
 def _ocp():

@@ -47,7 +47,7 @@ class ModelConfig:
 
 @dataclass
 class DataConfig:
-    task: Literal["rpg", "stories"] = "rpg"  # which world the data comes from (selects evals too)
+    task: str = "rpg"  # which world the data comes from, a registered task (`picojax.tasks`); selects evals too
     dir: str = "data/rpg"  # folder holding train.txt/val.txt, the tokenizer and the token store
     tokenizer: Optional[str] = None  # SentencePiece model path; None = <dir>/tokenizer.model
     loss_on: Literal["all", "target"] = "all"  # train on every token, or only on RPG targets

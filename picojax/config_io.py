@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import importlib
 import importlib.util
 import json
 import os
@@ -18,6 +17,7 @@ import typing
 from pathlib import Path
 from typing import Any, Iterable, Literal, Union
 
+from picojax import tasks
 from picojax.config import Config, resolve
 from picojax.errors import ConfigError
 
@@ -26,25 +26,37 @@ from picojax.errors import ConfigError
 # Presets.
 
 
+# Folders whose ``<name>.py`` files are the presets a bare name refers to. The app layer
+# adds the repository's `configs/` (the library itself knows no presets).
+PRESET_DIRS: list[Path] = []
+
+
+def add_preset_dir(path: str | os.PathLike) -> None:
+    path = Path(path)
+    if path not in PRESET_DIRS:
+        PRESET_DIRS.append(path)
+
+
 def load_preset(spec: str | None) -> Config:
-    """Loads a preset: a path to a ``.py`` file defining ``get_config()``, or a built-in name."""
+    """Loads a preset: a path to a ``.py`` file defining ``get_config()``, or a preset name."""
     if spec is None:
         return Config()
     if spec.endswith(".py") or os.sep in spec:
         path = Path(spec)
         if not path.is_file():
             raise ConfigError(f"config file not found: {spec}")
-        module_spec = importlib.util.spec_from_file_location(f"_picojax_preset_{path.stem}", path)
-        module = importlib.util.module_from_spec(module_spec)
-        try:
-            module_spec.loader.exec_module(module)
-        except Exception as e:  # a preset is user code: report where it broke, on one line
-            raise ConfigError(f"config file {spec} failed to load: {type(e).__name__}: {e}") from e
     else:
-        try:
-            module = importlib.import_module(f"configs.{spec}")
-        except ModuleNotFoundError as e:
-            raise ConfigError(f"no built-in preset {spec!r}; choose one of: {', '.join(preset_names())}") from e
+        path = next((d / f"{spec}.py" for d in PRESET_DIRS if (d / f"{spec}.py").is_file()), None)
+        if path is None or spec.startswith("_"):
+            raise ConfigError(f"no built-in preset {spec!r}; choose one of: {', '.join(preset_names())}")
+    module_spec = importlib.util.spec_from_file_location(f"_picojax_preset_{path.stem}", path)
+    if module_spec is None or module_spec.loader is None:  # not a .py file: Python has no loader for it
+        raise ConfigError(f"config file {spec} is not a Python preset (a .py file defining get_config())")
+    module = importlib.util.module_from_spec(module_spec)
+    try:
+        module_spec.loader.exec_module(module)
+    except Exception as e:  # a preset is user code: report where it broke, on one line
+        raise ConfigError(f"config file {spec} failed to load: {type(e).__name__}: {e}") from e
     get_config = getattr(module, "get_config", None)
     if not callable(get_config):
         raise ConfigError(f"config {spec} defines no get_config() function")
@@ -55,9 +67,7 @@ def load_preset(spec: str | None) -> Config:
 
 
 def preset_names() -> list[str]:
-    import configs
-
-    return sorted(p.stem for p in Path(configs.__file__).parent.glob("*.py") if not p.stem.startswith("_"))
+    return sorted({p.stem for d in PRESET_DIRS for p in d.glob("*.py") if not p.stem.startswith("_")})
 
 
 # ----------------------------------------------------------------------------------------
@@ -197,6 +207,9 @@ def validate(cfg: Config) -> None:
         raise ConfigError(f"train.batch_size={t.batch_size} is not divisible by optim.grad_accum={cfg.optim.grad_accum}")
     if not 0 <= cfg.optim.warmup_fraction <= 1:
         raise ConfigError(f"optim.warmup_fraction must be in [0, 1], got {cfg.optim.warmup_fraction}")
+    registered = tasks.names()
+    if registered and cfg.data.task not in registered:  # a library user may not have registered any
+        raise ConfigError(f"data.task={cfg.data.task!r} is not a registered task: choose {', '.join(registered)}")
     sizes = {"mesh.data": mesh.data, "mesh.fsdp": mesh.fsdp, "mesh.tensor": mesh.tensor}
     if sum(v == -1 for v in sizes.values()) > 1:
         raise ConfigError("at most one of mesh.data, mesh.fsdp, mesh.tensor may be -1")

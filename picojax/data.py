@@ -39,6 +39,7 @@ from typing import Iterator
 import grain
 import numpy as np
 
+from picojax import tasks
 from picojax.config import Config
 from picojax.errors import ConfigError, UserError
 from picojax.store import TokenStore
@@ -91,7 +92,7 @@ class WindowSource:
     def __init__(self, store: TokenStore, seq_len: int, *, loss_on: str = "all", long_docs: str = "auto"):
         self.store, self.seq_len, self.loss_on = store, seq_len, loss_on
         if long_docs == "auto":
-            long_docs = "error" if store.task == "rpg" else "split"
+            long_docs = tasks.get_task(store.task).long_docs
         lengths = store.lengths
         self._doc = self._start = None
         longest = int(lengths.max())
@@ -248,23 +249,3 @@ class _PadRows(grain.transforms.Map):
         if missing == 0:
             return b
         return {k: np.concatenate([v, np.zeros((missing, *v.shape[1:]), v.dtype)]) for k, v in b.items()}
-
-
-# ----------------------------------------------------------------------------------------
-# Global arrays.
-
-
-def to_global_batch(batch: dict[str, np.ndarray], mesh_or_sharding) -> dict:
-    """This process's batch as global ``jax.Array``s, batch dim sharded over ('data','fsdp').
-
-    Accepts a Mesh (its 'data'/'fsdp' axes shard the batch) or a ready Sharding.
-    """
-    import jax
-    from jax.sharding import NamedSharding, PartitionSpec
-
-    sharding = mesh_or_sharding
-    if isinstance(mesh_or_sharding, jax.sharding.Mesh):
-        axes = tuple(a for a in ("data", "fsdp") if a in mesh_or_sharding.axis_names)
-        sharding = NamedSharding(mesh_or_sharding, PartitionSpec(axes or None))
-    return {k: jax.make_array_from_process_local_data(sharding, np.asarray(v)) for k, v in batch.items()}
-

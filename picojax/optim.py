@@ -27,12 +27,9 @@ from optax.contrib import MuonDimensionNumbers
 
 from picojax.config import Config, OptimConfig
 
-# A parameter whose path contains one of these names is an embedding table.
-EMBEDDING_NAMES = ("embed", "wte", "tok_emb")
-# Output heads (untied): kept on AdamW under Muon, like the embedding.
-HEAD_NAMES = ("lm_head", "head", "unembed")
-# Leaf names of biases and norm gains: never decayed, never Muon, whatever their rank.
-VECTOR_NAMES = ("bias", "scale")
+# Roles come from the logical axis names every parameter carries (`picojax.layers.param`),
+# the same names `picojax.sharding` maps to mesh axes: one source of truth for both.
+VOCAB, EMBED, NORM = "vocab", "embed", "norm"
 
 
 # ----------------------------------------------------------------------------------------
@@ -49,31 +46,41 @@ def path_str(path: tuple) -> str:
     return "/".join(parts)
 
 
-def _has_name(path: str, names: tuple[str, ...]) -> bool:
-    return any(n in part.lower() for part in path.split("/") for n in names)
+def logical_names(params: Any) -> dict[str, tuple[str, ...]]:
+    """{'blocks/0/attn/wq': ('embed', 'heads', 'head_dim'), ...} for every parameter that
+    carries logical axis names (an `nnx.State` of `nnx.Param`s does)."""
+    from flax import nnx
+
+    names = {}
+    for path, leaf in jax.tree_util.tree_flatten_with_path(params, is_leaf=lambda x: isinstance(x, nnx.Variable))[0]:
+        if isinstance(leaf, nnx.Variable):
+            axes = leaf.get_metadata().get("out_sharding")
+            if axes:
+                names[path_str(path)] = tuple(axes)
+    return names
 
 
-def is_embedding(path: str) -> bool:
-    return _has_name(path, EMBEDDING_NAMES)
-
-
-def is_head(path: str) -> bool:
-    return _has_name(path, HEAD_NAMES) and not is_embedding(path)
-
-
-def is_vector(path: str, x) -> bool:
-    """Norm scales and biases: rank < 2, or named so (a LinearGeneral bias can be 2-D)."""
-    return x.ndim < 2 or path.rsplit("/", 1)[-1] in VECTOR_NAMES
+def role(names: tuple[str, ...] | None, x) -> str:
+    """What a parameter is, from its logical axes: ``vector`` (norm scales; anything of
+    rank < 2), ``embedding`` (the input table, vocab x embed), ``head`` (an untied output
+    head, embed x vocab) or ``matrix`` (every hidden weight)."""
+    if x.ndim < 2 or (names and NORM in names):
+        return "vector"
+    if not names:
+        raise ValueError(f"a parameter of shape {tuple(x.shape)} has no logical axis names: pass the model's "
+                         "nnx.State (its Params carry them), not bare arrays")
+    if VOCAB in names:
+        return "embedding" if names[0] == VOCAB else "head"
+    return "matrix"
 
 
 def weight_decay_mask(params: Any, decay_embeddings: bool = False) -> Any:
-    """True where weight decay applies: matrices, and embeddings only if asked."""
+    """True where weight decay applies: matrices and the head, the embedding only if asked."""
+    names = logical_names(params)
 
     def decays(path, x) -> bool:
-        p = path_str(path)
-        if is_vector(p, x):
-            return False
-        return decay_embeddings or not is_embedding(p)
+        kind = role(names.get(path_str(path)), x)
+        return kind in ("matrix", "head") or (kind == "embedding" and decay_embeddings)
 
     return jax.tree_util.tree_map_with_path(decays, params)
 
@@ -82,29 +89,24 @@ def muon_dimension_numbers(params: Any) -> Any:
     """Muon's view of each parameter: a `MuonDimensionNumbers` for hidden matrices, None
     (= AdamW) for vectors, the embedding and the output head.
 
-    Our kernels are stored input-major (``x @ W``): axis 0 is the reduction axis. Rank-3
-    attention kernels (``D x H x hd`` in, ``H x hd x D`` out) are flattened to a matrix by
-    grouping the head axes with whichever side they sit on.
+    Kernels are stored input-major (``x @ W``). A kernel whose last logical axis is
+    ``embed`` writes the residual stream (attention's ``heads x head_dim x embed``, the
+    MLP's ``mlp x embed``): every other axis is reduced over. Any other kernel reads the
+    residual stream on axis 0 (``embed x heads x head_dim``, ``embed x mlp``).
     """
+    names = logical_names(params)
 
     def dims(path, x):
-        p = path_str(path)
-        if is_vector(p, x) or is_embedding(p) or is_head(p):
+        axes = names.get(path_str(path))
+        if role(axes, x) != "matrix":
             return None
         if x.ndim == 2:
             return MuonDimensionNumbers(reduction_axis=0, output_axis=1)
-        # Rank >= 3: the residual (d_model) axis is the unique axis at one end whose size
-        # differs from the head axes; output projections have it last.
-        if x.shape[-1] != x.shape[0] and x.ndim == 3 and _is_output_projection(p):
+        if axes and axes[-1] == EMBED:
             return MuonDimensionNumbers(reduction_axis=tuple(range(x.ndim - 1)), output_axis=x.ndim - 1)
         return MuonDimensionNumbers(reduction_axis=0, output_axis=tuple(range(1, x.ndim)))
 
     return jax.tree_util.tree_map_with_path(dims, params)
-
-
-def _is_output_projection(path: str) -> bool:
-    last = path.split("/")
-    return any(part in ("o", "out", "o_proj", "out_proj", "wo", "proj") for part in last)
 
 
 # ----------------------------------------------------------------------------------------

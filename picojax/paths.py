@@ -88,3 +88,26 @@ def write_bytes_atomic(path: epath.Path, data: bytes) -> None:
 
 def write_text_atomic(path: epath.Path, text: str) -> None:
     write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def cache_dir() -> str:
+    """picojax's per-user cache (``$PICOJAX_CACHE`` or ``~/.cache/picojax``): the CPU peak
+    probe, local copies of remote tokenizers, the compilation cache."""
+    return os.environ.get("PICOJAX_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "picojax")
+
+
+def replace_dir(tmp: str | os.PathLike, out: str | os.PathLike) -> None:
+    """Moves the finished local directory `tmp` to `out`, replacing what was there, so a
+    reader sees the old directory or the new one, never a mix (two renames: the old one
+    is moved aside first and removed only once the new one is in place)."""
+    import shutil
+    from pathlib import Path
+
+    tmp, out = Path(tmp), Path(out)
+    if not out.exists():
+        os.replace(tmp, out)
+        return
+    old = out.with_name(f".{out.name}.old-{os.getpid()}")
+    os.replace(out, old)
+    os.replace(tmp, out)
+    shutil.rmtree(old)

@@ -34,6 +34,7 @@ from flax import nnx
 from jax.sharding import NamedSharding, PartitionSpec as P
 
 from picojax.errors import UserError
+from picojax.sharding import batch_axes
 from picojax.tokenizer import BOS_ID, EOS_ID, PAD_ID
 
 PROMPT_BUCKET = 64  # prompt lengths are padded up to a multiple of this
@@ -152,19 +153,16 @@ def load_sampler(workdir, *, step: int | None = None, batch_size: int = 64):
     devices; the config and tokenizer come from the run, the caller passes neither."""
     import logging
 
-    from picojax.checkpoint import checkpoint_dir
-    from picojax.train import restore_for_inference
+    from picojax.run_dir import restore_for_inference
 
     # Orbax warns on every read-only open that it will not save: noise for a sampler.
     absl_logger = logging.getLogger("absl")
     level = absl_logger.level
     absl_logger.setLevel(logging.ERROR)
     try:
-        cfg, model, tokenizer = restore_for_inference(workdir, step=step)
+        cfg, model, tokenizer, step = restore_for_inference(workdir, step=step)
     finally:
         absl_logger.setLevel(level)
-    if step is None:
-        step = max((int(p.name) for p in checkpoint_dir(workdir).iterdir() if p.name.isdigit()), default=None)
     return cfg, Sampler(model, tokenizer, max_len=cfg.model.seq_len, batch_size=batch_size), step
 
 
@@ -174,7 +172,7 @@ def _batch_mesh_axes(state):
     sharding = getattr(leaf, "sharding", None)
     if isinstance(sharding, NamedSharding) and sharding.mesh.size > 1:
         mesh = sharding.mesh
-        shards = math.prod(mesh.shape[a] for a in ("data", "fsdp") if a in mesh.shape)
+        shards = math.prod(mesh.shape[a] for a in batch_axes(mesh))
         return mesh, shards
     return None, 1
 
@@ -191,6 +189,10 @@ class Sampler:
         self.mesh, self.batch_shards = _batch_mesh_axes(state)
         # The graphdef is closed over, not a static argument: it holds the (unhashable) config.
         self._fn = jax.jit(partial(_generate, graphdef), static_argnames=("max_new", "cache_len", "batch_spec"))
+
+    def model(self):
+        """The sampler's weights as an `nnx.Module` (e.g. to score text with them)."""
+        return nnx.merge(self.graphdef, self.state)
 
     def load_weights(self, model) -> None:
         """Swaps in new weights of the same model (an in-training eval), keeping the compiled programs."""
@@ -253,7 +255,7 @@ class Sampler:
         batch_spec = None
         args = [prompt_BxP, lengths_B, sample_B, live_B]
         if self.mesh is not None and b % self.batch_shards == 0:
-            batch_spec = NamedSharding(self.mesh, P(("data", "fsdp")))
+            batch_spec = NamedSharding(self.mesh, P(batch_axes(self.mesh)))
             args = [jax.device_put(a, batch_spec) for a in args]
         # Stop ids padded with -1 (never a token) to a multiple of 8: fewer distinct shapes.
         stop_S = np.full((-(-max(len(stop_ids), 1) // 8) * 8,), -1, np.int32)

@@ -152,6 +152,30 @@ def state_shardings(state, mesh: Mesh, strategy: str):
     return jax.tree.map(one, state, is_leaf=lambda x: isinstance(x, nnx.Variable))
 
 
+def train_state_shardings(abstract_params, abstract_opt, mesh: Mesh, strategy: str) -> dict:
+    """NamedShardings for every leaf of the train state (`picojax.train_state`'s dict).
+
+    Optimizer moments mirror their parameters (they keep the Variables and logical names)
+    and shard the same way; counters, the step and the rng are replicated. optax.partition
+    (Muon + AdamW) leaves `Param(MaskedNode())` placeholders where a sub-optimizer does not
+    own a parameter; they hold no array and keep no sharding.
+    """
+    import optax
+
+    def opt_leaf(leaf):
+        if isinstance(leaf, nnx.Variable) and isinstance(leaf.get_value(), optax.MaskedNode):
+            return leaf
+        return state_shardings(leaf, mesh, strategy)
+
+    replicated = NamedSharding(mesh, P())
+    return {
+        "params": state_shardings(abstract_params, mesh, strategy),
+        "opt_state": jax.tree.map(opt_leaf, abstract_opt, is_leaf=lambda x: isinstance(x, nnx.Variable)),
+        "step": replicated,
+        "rng": replicated,
+    }
+
+
 def batch_sharding(mesh: Mesh) -> NamedSharding:
     """Leading (batch) dimension over data x fsdp; the rest replicated."""
     return NamedSharding(mesh, P(BATCH_AXES))
@@ -163,6 +187,22 @@ def cache_shardings(cache, mesh: Mesh, strategy: str):
     when it does not divide, e.g. a batch of one prompt)."""
     names = ("batch", "length", "kv_heads", "head_dim")
     return jax.tree.map(lambda x: NamedSharding(mesh, logical_to_spec(names, x.shape, mesh, strategy)), cache)
+
+
+def batch_axes(mesh: Mesh) -> tuple[str, ...]:
+    """The mesh's axes that split the batch (a mesh may lack some of `BATCH_AXES`)."""
+    return tuple(a for a in BATCH_AXES if a in mesh.axis_names)
+
+
+def to_global_batch(batch: dict[str, np.ndarray], mesh_or_sharding) -> dict:
+    """This process's batch as global ``jax.Array``s, batch dim split over `BATCH_AXES`.
+
+    Accepts a Mesh (its batch axes shard the batch) or a ready Sharding.
+    """
+    sharding = mesh_or_sharding
+    if isinstance(mesh_or_sharding, Mesh):
+        sharding = NamedSharding(mesh_or_sharding, P(batch_axes(mesh_or_sharding) or None))
+    return {k: jax.make_array_from_process_local_data(sharding, np.asarray(v)) for k, v in batch.items()}
 
 
 # ----------------------------------------------------------------------------------------

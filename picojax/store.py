@@ -25,18 +25,17 @@ import json
 import os
 import shutil
 from pathlib import Path
-from typing import Iterator, Literal
+from typing import Iterator
 
 import numpy as np
 
 from picojax.errors import UserError
-from picojax.tokenizer import BOS_ID, EOS_ID, STORY_SEPARATOR, Tokenizer, check_sha256, detect_profile
+from picojax.paths import replace_dir
+from picojax import tasks
+from picojax.tokenizer import BOS_ID, EOS_ID, Tokenizer, check_sha256, detect_profile
 
 STORE_FORMAT = "picojax-token-store"
 STORE_VERSION = 1
-RPG_PROMPT_END = " => "  # specs/rpg-format.md: the prompt is everything up to and including this
-
-Task = Literal["rpg", "stories"]
 
 
 class StoreError(UserError):
@@ -47,39 +46,50 @@ class StoreError(UserError):
 # Reading the text splits.
 
 
-def iter_documents(path: str | os.PathLike, task: Task, digest=None) -> Iterator[tuple[str, str]]:
-    """Yields ``(prompt, target)`` per document of a text split, streaming.
+def iter_documents(path: str | os.PathLike, task: str, digest=None) -> Iterator[tuple[str, str]]:
+    """Yields ``(prompt, target)`` per document of a text split, streaming, as the task
+    (`picojax.tasks`) splits it. ``digest`` (a hashlib object) is fed the raw bytes read."""
+    return tasks.get_task(task).iter_documents(path, digest)
 
-    RPG: one record per line, split after the first `` => ``. Stories (TinyStories V2
-    format): the lines before each ``<|endoftext|>`` line, joined by newlines, without the
-    whitespace around them (so BOS is followed by the first word), as the target (empty
-    prompt). ``digest`` (a hashlib object) is fed the raw bytes read.
-    """
-    story: list[str] = []
+
+def _lines(path: str | os.PathLike, digest) -> Iterator[tuple[int, str]]:
     with open(path, "rb") as f:
         for lineno, raw in enumerate(f, 1):
             if digest is not None:
                 digest.update(raw)
             try:
-                line = raw.decode("utf-8").rstrip("\n")
+                yield lineno, raw.decode("utf-8").rstrip("\n")
             except UnicodeDecodeError:
                 raise StoreError(f"{path}:{lineno}: not valid UTF-8") from None
-            if task == "rpg":
-                if not line.strip():
-                    continue
-                cut = line.find(RPG_PROMPT_END)
-                if cut < 0:
-                    raise StoreError(f"{path}:{lineno}: not an RPG record (no ' => '): {line[:60]!r}")
-                cut += len(RPG_PROMPT_END)
-                yield line[:cut], line[cut:]
-            elif line == STORY_SEPARATOR:
-                if "".join(story).strip():
-                    yield "", "\n".join(story).strip()
-                story = []
-            else:
-                story.append(line)
-    if task != "rpg" and "".join(story).strip():
-        yield "", "\n".join(story).strip()
+
+
+def line_documents(path: str | os.PathLike, prompt_end: str, what: str, digest=None) -> Iterator[tuple[str, str]]:
+    """One document per non-blank line, split after the first ``prompt_end`` (kept in the
+    prompt); a line without it is an error naming the line (``what`` names the format)."""
+    for lineno, line in _lines(path, digest):
+        if not line.strip():
+            continue
+        cut = line.find(prompt_end)
+        if cut < 0:
+            raise StoreError(f"{path}:{lineno}: not {what} (no {prompt_end!r}): {line[:60]!r}")
+        cut += len(prompt_end)
+        yield line[:cut], line[cut:]
+
+
+def separated_documents(path: str | os.PathLike, separator: str, digest=None) -> Iterator[tuple[str, str]]:
+    """Documents are the lines between ``separator`` lines, joined by newlines, without the
+    whitespace around them (so BOS is followed by the first word), as the target (empty
+    prompt); blank documents are dropped."""
+    doc: list[str] = []
+    for _, line in _lines(path, digest):
+        if line == separator:
+            if "".join(doc).strip():
+                yield "", "\n".join(doc).strip()
+            doc = []
+        else:
+            doc.append(line)
+    if "".join(doc).strip():
+        yield "", "\n".join(doc).strip()
 
 
 def _chunks(items: Iterator, size: int) -> Iterator[list]:
@@ -98,7 +108,7 @@ def _chunks(items: Iterator, size: int) -> Iterator[list]:
 
 
 def write_split(text_path: str | os.PathLike, tokenizer: Tokenizer, out_dir: str | os.PathLike, *,
-                task: Task | Literal["auto"] = "auto", chunk_docs: int = 4096) -> dict:
+                task: str = "auto", chunk_docs: int = 4096) -> dict:
     """Encodes one text split into ``out_dir`` (replacing it atomically); returns its meta."""
     text_path, out_dir = Path(text_path), Path(out_dir)
     if not text_path.is_file():
@@ -136,13 +146,7 @@ def write_split(text_path: str | os.PathLike, tokenizer: Tokenizer, out_dir: str
             "source": str(text_path), "source_sha256": digest.hexdigest(),
         }
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
-        if out_dir.exists():
-            old = out_dir.with_name(out_dir.name + f".old{os.getpid()}")
-            os.replace(out_dir, old)
-            os.replace(tmp, out_dir)
-            shutil.rmtree(old)
-        else:
-            os.replace(tmp, out_dir)
+        replace_dir(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -150,7 +154,7 @@ def write_split(text_path: str | os.PathLike, tokenizer: Tokenizer, out_dir: str
 
 
 def tokenize_dir(data_dir: str | os.PathLike, tokenizer: Tokenizer, *, store_dir: str | os.PathLike | None = None,
-                 splits: tuple[str, ...] = ("train", "val"), task: Task | Literal["auto"] = "auto") -> dict[str, dict]:
+                 splits: tuple[str, ...] = ("train", "val"), task: str = "auto") -> dict[str, dict]:
     """Builds ``<store_dir>/<split>/`` for each ``<data_dir>/<split>.txt``; returns the metas."""
     data_dir = Path(data_dir)
     store_dir = Path(store_dir) if store_dir is not None else data_dir / "store"
@@ -212,7 +216,7 @@ class TokenStore:
         return self._arrays
 
     @property
-    def task(self) -> Task:
+    def task(self) -> str:
         return self.meta["task"]
 
     @property

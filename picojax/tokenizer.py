@@ -11,9 +11,10 @@ behaves or drifts":
   and numbers never seen in training still encode without ``<unk>``. Other characters unseen
   in training become ``<unk>`` unless the model was trained with byte fallback (256 ids).
 - Digits are split (``split_digits``): every number is spelled digit by digit.
-- The ``rpg`` profile makes the record format's labels atomic pieces (`RPG_SYMBOLS`). A
-  space is ``▁`` inside SentencePiece, so the symbols that carry spaces are written with
-  ``▁`` (``' | '`` is the piece ``▁|▁``); each label is then exactly one piece, always.
+- A *profile* is a task (`picojax.tasks`): its ``tokenizer_symbols`` become atomic pieces
+  (the RPG format's labels, for instance). A space is ``▁`` inside SentencePiece, so the
+  symbols that carry spaces are written with ``▁`` (``' | '`` is the piece ``▁|▁``); each
+  label is then exactly one piece, always.
 
 The fingerprint of a tokenizer is the sha256 of its ``.model`` file; the token store and
 checkpoints record it and refuse to mix tokenizers.
@@ -28,24 +29,14 @@ import random
 import re
 import string
 from pathlib import Path
-from typing import Iterable, Iterator, Literal, Sequence
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
+from picojax import paths, tasks
 from picojax.errors import UserError
 
 PAD_ID, UNK_ID, BOS_ID, EOS_ID = 0, 1, 2, 3
-
-# Stories (TinyStories V2) separate documents with this line; it is never a training sentence.
-STORY_SEPARATOR = "<|endoftext|>"
-
-# RPG format labels (specs/rpg-format.md) as SentencePiece pieces: ▁ stands for a space.
-RPG_FIELD_KEYS = ["turn=", "▁hp=", "▁st=", "▁cd=", "act=", "result="]
-RPG_SEPARATORS = ["▁|▁", "▁=>▁"]
-RPG_STATUSES = ["burn", "guard", "poison", "regen"]
-RPG_ACTIONS = ["guard", "heal", "ignite", "poison_strike", "rally", "strike", "wait"]
-RPG_RESULTS = ["win:", "ongoing", "draw"]
-RPG_SYMBOLS = list(dict.fromkeys(RPG_FIELD_KEYS + RPG_SEPARATORS + RPG_STATUSES + RPG_ACTIONS + RPG_RESULTS))
 
 # Symbols of every profile: a newline piece (SentencePiece trains on lines, so it would
 # otherwise never see one and stories could not round-trip).
@@ -54,8 +45,7 @@ COMMON_SYMBOLS = ["\n"]
 # Printable ASCII except whitespace controls; the space is ▁ (SentencePiece rejects ' ').
 REQUIRED_CHARS = "".join(c for c in string.printable if c not in " \n\r\x0b\x0c") + "▁"
 
-Profile = Literal["rpg", "stories", "auto"]
-_RPG_LINE = re.compile(r"^turn=\d+ \| .* => ")
+Profile = str  # a registered task's name, or "auto" (the task that claims the data)
 
 
 class TokenizerError(UserError):
@@ -155,27 +145,34 @@ class Tokenizer:
 # Training.
 
 
-def detect_profile(train_path: str | os.PathLike) -> Literal["rpg", "stories"]:
-    """`rpg` if the first non-empty line of the split is an RPG record, else `stories`."""
-    with open(train_path, encoding="utf-8", errors="replace") as f:
-        for line in f:
-            if line.strip():
-                return "rpg" if _RPG_LINE.match(line) else "stories"
-    raise TokenizerError(f"{train_path} is empty: nothing to train a tokenizer on")
+def detect_profile(train_path: str | os.PathLike) -> str:
+    """The name of the registered task that claims the split's first non-empty line."""
+    if os.path.getsize(train_path) == 0 or not _has_text(train_path):
+        raise TokenizerError(f"{train_path} is empty: nothing to train a tokenizer on")
+    return tasks.detect_task(train_path).name
 
 
-def sample_lines(path: str | os.PathLike, max_chars: int, seed: int = 0) -> Iterator[str]:
+def _has_text(path: str | os.PathLike) -> bool:
+    with open(path, encoding="utf-8", errors="replace") as f:
+        return any(line.strip() for line in f)
+
+
+def sample_lines(path: str | os.PathLike, max_chars: int, seed: int = 0,
+                 skip: Sequence[str] | None = None) -> Iterator[str]:
     """Streams lines of a split, each kept with probability max_chars / file size, until
     max_chars characters are out. Memory stays bounded whatever the file's size; the
-    sample is spread over the whole file and fixed by the seed. Story separators and
-    blank lines are skipped."""
+    sample is spread over the whole file and fixed by the seed. Blank lines and the
+    task's framing lines (`skip`, e.g. a story separator; default: those of every
+    registered task) are skipped."""
+    if skip is None:
+        skip = {line for name in tasks.names() for line in tasks.get_task(name).framing_lines}
     keep = min(1.0, max_chars / max(1, os.path.getsize(path)))
     rng = random.Random(seed)
     taken = 0
     with open(path, encoding="utf-8") as f:
         for line in f:
             line = line.rstrip("\n")
-            if not line.strip() or line == STORY_SEPARATOR:
+            if not line.strip() or line in skip:
                 continue
             if keep < 1.0 and rng.random() >= keep:
                 continue
@@ -204,17 +201,17 @@ def train_tokenizer(
         raise TokenizerError(f"no training split at {train_path}")
     if profile == "auto":
         profile = detect_profile(train_path)
-    if profile not in ("rpg", "stories"):
-        raise TokenizerError(f"unknown tokenizer profile {profile!r}: choose rpg, stories or auto")
-    symbols = COMMON_SYMBOLS + (RPG_SYMBOLS if profile == "rpg" else [])
+    try:
+        task = tasks.get_task(profile)
+    except tasks.UnknownTaskError:
+        raise TokenizerError(f"unknown tokenizer profile {profile!r}: choose {', '.join(tasks.names())} or auto") from None
+    symbols = list(dict.fromkeys(COMMON_SYMBOLS + list(task.tokenizer_symbols)))
     if character_coverage is None:
-        # RPG text is pure ASCII: keep every character. Stories have rare Unicode junk that
-        # would eat a small vocabulary; drop the rarest 0.05% (byte fallback covers them).
-        character_coverage = 1.0 if profile == "rpg" else 0.9995
+        character_coverage = task.character_coverage
     model = io.BytesIO()
     try:
         spm.SentencePieceTrainer.train(
-            sentence_iterator=sample_lines(train_path, max_chars, seed),
+            sentence_iterator=sample_lines(train_path, max_chars, seed, skip=task.framing_lines),
             model_writer=model,
             model_type="bpe",
             vocab_size=vocab_size,
@@ -245,8 +242,5 @@ def train_tokenizer(
                 f"characters to cover need at least {too_low.group(1)}") from None
         raise TokenizerError(f"SentencePiece could not train on {train_path}: {message}") from None
     out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(out_path.name + f".tmp{os.getpid()}")
-    tmp.write_bytes(model.getvalue())
-    os.replace(tmp, out_path)
+    paths.write_bytes_atomic(paths.run_path(out_path), model.getvalue())
     return Tokenizer.load(out_path)

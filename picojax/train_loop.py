@@ -30,9 +30,10 @@ import jax
 import numpy as np
 from flax import nnx
 
-from picojax import checkpoint, config_io, data, distributed, metrics, optim, paths, sharding
+from picojax import checkpoint, config_io, data, distributed, hardware, losses, optim, paths, sharding, writers
 from picojax.config import Config, flops_per_token
 from picojax.errors import ConfigError
+from picojax.run_dir import RunDir
 from picojax.tokenizer import Tokenizer
 from picojax.train_control import SavePolicy, StopSignals
 from picojax.train_state import abstract_train_state, init_train_state, model_graphdef, param_count
@@ -65,10 +66,11 @@ class Trainer:
         self.is_main = distributed.is_main_process()
         self.mesh = sharding.make_mesh(cfg.mesh, devices)
         self.tokenizer = _load_tokenizer(cfg)
-        self.ckpt = checkpoint.Checkpointer(workdir, max_to_keep=cfg.checkpoint.max_to_keep,
-                                            async_save=cfg.checkpoint.async_save)
+        self.run_dir = RunDir(workdir)
+        self.ckpt = self.run_dir.checkpointer(max_to_keep=cfg.checkpoint.max_to_keep,
+                                              async_save=cfg.checkpoint.async_save)
         self.meta = checkpoint.make_meta(cfg, self.tokenizer.sha256)
-        self.writer: Optional[metrics.MetricsWriter] = None
+        self.writer: Optional[writers.MetricsWriter] = None
         self.progress = progress and self.is_main
         self.bar = None
 
@@ -94,12 +96,8 @@ class Trainer:
     def _write_run_files(self) -> None:
         if not self.is_main:
             return
-        paths.ensure_dir(self.workdir)
-        config_io.save_json(self.cfg, self.workdir / "config.json")
-        # The run keeps its own copy of the tokenizer: samplers need nothing but the workdir.
-        target = self.workdir / "tokenizer.model"
-        if not target.exists():
-            paths.write_bytes_atomic(target, Path(self.tokenizer.path).read_bytes())
+        self.run_dir.write_config(self.cfg)
+        self.run_dir.keep_tokenizer(self.tokenizer)
 
     # ---- the run
 
@@ -112,12 +110,12 @@ class Trainer:
             self._say(f"already trained to step {start} of {total}; nothing to do")
             return {**self.summary, "stopped": "complete"}
         self._write_run_files()
-        self.writer = metrics.MetricsWriter(self.workdir, enabled=self.is_main, resume_step=start)
+        self.writer = writers.MetricsWriter(self.workdir, enabled=self.is_main, resume_step=start)
         end = total if stop_after is None else min(total, start + stop_after)
         step_fn = build_train_step(cfg, self.graphdef, self.tx, self.schedule, self.shardings, self.mesh)
         self.eval_fn = build_eval_step(cfg, self.graphdef, self.shardings["params"], self.mesh, self.tokenizer.token_bytes())
         self.flops_per_token = flops_per_token(cfg.model)
-        self.peak = metrics.peak_flops(list(self.mesh.devices.flat))
+        self.peak = hardware.peak_flops(list(self.mesh.devices.flat))
         self.tokens_per_step = cfg.train.batch_size * cfg.model.seq_len
         policy = SavePolicy(cfg.checkpoint, start)
         stopped = "horizon" if end == total else "stop_after"
@@ -176,7 +174,7 @@ class Trainer:
     # ---- per-step work
 
     def _next_batch(self) -> dict:
-        return data.to_global_batch(next(self.data_iter), self.mesh)
+        return sharding.to_global_batch(next(self.data_iter), self.mesh)
 
     def _consume(self, step: int, step_metrics) -> bool:
         """Fetches step `step`'s metrics; logs them; False (and a message) if not finite."""
@@ -206,7 +204,7 @@ class Trainer:
         if steps and elapsed > 0:
             tokens_per_sec = steps * self.tokens_per_step / elapsed
             scalars.update({"train/tokens_per_sec": tokens_per_sec, "train/step_time": elapsed / steps,
-                            "train/mfu": metrics.mfu(tokens_per_sec, self.flops_per_token, self.peak)})
+                            "train/mfu": hardware.mfu(tokens_per_sec, self.flops_per_token, self.peak)})
             self.summary.setdefault("_rates", []).append(tokens_per_sec)
         self.writer.scalars(step, scalars)
         if self.bar is not None:
@@ -219,7 +217,7 @@ class Trainer:
         if not rates:
             return {}
         tokens_per_sec = float(np.median(rates[1:] or rates))
-        return {"tokens_per_sec": tokens_per_sec, "mfu": metrics.mfu(tokens_per_sec, self.flops_per_token, self.peak)}
+        return {"tokens_per_sec": tokens_per_sec, "mfu": hardware.mfu(tokens_per_sec, self.flops_per_token, self.peak)}
 
     def _restart_window(self) -> None:
         """Eval and checkpoint time is not training time: restart the throughput clock."""
@@ -233,13 +231,9 @@ class Trainer:
 
     def _evaluate(self, step: int, state: dict) -> dict:
         cfg = self.cfg
-        sums = {"nll": 0.0, "tokens": 0.0, "bytes": 0.0}
-        for local in data.make_val_iterator(cfg, num_batches=cfg.train.eval_batches):
-            out = jax.device_get(self.eval_fn(state["params"], data.to_global_batch(local, self.mesh)))
-            for k in sums:
-                sums[k] += float(out[k])
-        result = {"eval/val_loss": sums["nll"] / max(sums["tokens"], 1.0),
-                  "eval/val_bpb": metrics.bits_per_byte(sums["nll"], sums["bytes"])}
+        val = losses.val_loss_bpb(self.eval_fn, state["params"],
+                                  data.make_val_iterator(cfg, num_batches=cfg.train.eval_batches), self.mesh)
+        result = {"eval/val_loss": val["loss"], "eval/val_bpb": val["bpb"]}
         self.writer.scalars(step, result)
         self.summary.update(val_loss=result["eval/val_loss"], val_bpb=result["eval/val_bpb"])
         self._restart_window()

@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 import optax
 from flax import nnx
-from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+from jax.sharding import Mesh
 
 from picojax import sharding
 from picojax.config import Config
@@ -32,42 +32,11 @@ def model_graphdef(cfg: Config):
     return nnx.graphdef(nnx.eval_shape(lambda: Transformer(cfg.model, rngs=nnx.Rngs(0))))
 
 
-def _replicated(mesh: Mesh) -> NamedSharding:
-    return NamedSharding(mesh, P())
-
-
-def train_state_shardings(cfg: Config, mesh: Mesh, tx: optax.GradientTransformation, abstract_params) -> dict:
-    """NamedShardings for every leaf of the train state (same tree structure)."""
-    strategy = cfg.mesh.strategy
-    abstract_opt = jax.eval_shape(tx.init, abstract_params)
-    return {
-        "params": sharding.state_shardings(abstract_params, mesh, strategy),
-        "opt_state": _opt_state_shardings(abstract_opt, mesh, strategy),
-        "step": _replicated(mesh),
-        "rng": _replicated(mesh),
-    }
-
-
-def _opt_state_shardings(abstract_opt, mesh: Mesh, strategy: str):
-    """Moments shard like their parameters; counters are replicated.
-
-    optax.partition (Muon + AdamW) leaves `Param(MaskedNode())` placeholders where a
-    sub-optimizer does not own a parameter; they hold no array and keep no sharding.
-    """
-
-    def one(leaf):
-        if isinstance(leaf, nnx.Variable) and isinstance(leaf.get_value(), optax.MaskedNode):
-            return leaf
-        return sharding.state_shardings(leaf, mesh, strategy)
-
-    return jax.tree.map(one, abstract_opt, is_leaf=lambda x: isinstance(x, nnx.Variable))
-
-
 def abstract_train_state(cfg: Config, mesh: Mesh, tx: optax.GradientTransformation) -> tuple[dict, dict]:
     """(abstract state, shardings): ShapeDtypeStructs with shardings, nothing allocated."""
     abstract_params = sharding.abstract_state(cfg, mesh)
-    shardings = train_state_shardings(cfg, mesh, tx, abstract_params)
     abstract_opt = jax.eval_shape(tx.init, abstract_params)
+    shardings = sharding.train_state_shardings(abstract_params, abstract_opt, mesh, cfg.mesh.strategy)
     with_sharding = lambda a, s: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s)  # noqa: E731
     abstract = {
         "params": abstract_params,

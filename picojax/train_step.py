@@ -1,6 +1,6 @@
 """The jitted training and evaluation steps.
 
-Functional NNX (design.md): `nnx.merge(graphdef, params)` inside a plain `jax.jit`, never
+Functional NNX: `nnx.merge(graphdef, params)` inside a plain `jax.jit`, never
 `nnx.jit`. The train step's input and output shardings are pinned to the state's
 shardings (XLA would otherwise be free to return some leaves differently sharded, which
 recompiles the next call) and the state is donated, so parameters and moments are
@@ -19,7 +19,7 @@ import optax
 from flax import nnx
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
-from picojax import metrics, sharding
+from picojax import losses, sharding
 from picojax.config import Config
 from picojax.optim import accumulate_gradients
 
@@ -41,7 +41,7 @@ def make_loss_sum(graphdef, segment_mask: bool) -> Callable[[Any, dict], jax.Arr
 
     def loss_sum(params, batch):
         logits_BxLxV = forward(graphdef, params, batch, segment_mask)
-        total, _ = metrics.masked_loss_sums(logits_BxLxV, batch["targets"], batch["loss_mask"])
+        total, _ = losses.masked_loss_sums(logits_BxLxV, batch["targets"], batch["loss_mask"])
         return total
 
     return loss_sum
@@ -99,8 +99,8 @@ def build_eval_step(cfg: Config, graphdef, param_shardings, mesh: Mesh, token_by
 
     def evaluate(params, batch):
         logits_BxLxV = forward(graphdef, params, batch, segment_mask)
-        nll, count = metrics.masked_loss_sums(logits_BxLxV, batch["targets"], batch["loss_mask"])
-        n_bytes = metrics.target_bytes(batch["targets"], batch["loss_mask"], token_bytes_V)
+        nll, count = losses.masked_loss_sums(logits_BxLxV, batch["targets"], batch["loss_mask"])
+        n_bytes = losses.target_bytes(batch["targets"], batch["loss_mask"], token_bytes_V)
         return {"nll": nll, "tokens": count, "bytes": n_bytes}
 
     return jax.jit(evaluate, in_shardings=(param_shardings, batch_sharding), out_shardings=replicated)

@@ -15,6 +15,8 @@ import pytest  # noqa: E402
 
 jax.config.update("jax_num_cpu_devices", 8)
 
+import picojax.app  # noqa: E402,F401  (registers the built-in tasks, as every entry point does)
+
 
 def _has(platform: str) -> bool:
     try:

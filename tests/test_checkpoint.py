@@ -10,7 +10,7 @@ import jax
 import pytest
 
 from _train_support import make_data, tiny_config
-from picojax import checkpoint, config_io, metrics
+from picojax import checkpoint, config_io, writers
 from picojax.train import train
 from picojax.tokenizer import train_tokenizer
 
@@ -30,7 +30,7 @@ def saved_run(data_dir, tmp_path_factory):
 
 
 def losses(workdir):
-    return {r["step"]: r["train/loss"] for r in metrics.read_jsonl(workdir / "metrics.jsonl") if "train/loss" in r}
+    return {r["step"]: r["train/loss"] for r in writers.read_jsonl(workdir / "metrics.jsonl") if "train/loss" in r}
 
 
 def test_config_differences_name_each_model_field():

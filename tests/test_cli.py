@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from picojax.cli import build_parser, main
+from picojax.app.cli import build_parser, main
 
 
 def run_cli(*args):

@@ -11,9 +11,10 @@ from jax.sharding import AxisType, NamedSharding, PartitionSpec
 
 from picojax import config_io
 from picojax.data import (
-    BATCH_KEYS, SeqLenError, WindowSource, make_train_iterator, make_val_iterator, open_store, to_global_batch,
+    BATCH_KEYS, SeqLenError, WindowSource, make_train_iterator, make_val_iterator, open_store,
 )
 from picojax.errors import ConfigError, UserError
+from picojax.sharding import to_global_batch
 from picojax.store import StoreError, tokenize_dir
 from picojax.tokenizer import BOS_ID, EOS_ID, TokenizerMismatchError, train_tokenizer
 

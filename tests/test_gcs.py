@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from _train_support import make_data, tiny_config
-from picojax import checkpoint, config_io, metrics, paths
+from picojax import checkpoint, config_io, paths, writers
 
 BUCKET = "bucket"
 RUN = f"gs://{BUCKET}/run"
@@ -56,18 +56,18 @@ def test_local_writers_relative_workdir_and_no_temp_files(tmp_path, monkeypatch)
     cfg = config_io.load(None, ["model.depth=1"])
     config_io.save_json(cfg, "run/config.json")
     assert config_io.load_json("run/config.json") == cfg
-    writer = metrics.MetricsWriter("run", resume_step=0)
+    writer = writers.MetricsWriter("run", resume_step=0)
     writer.scalars(1, {"train/loss": 2.0})
     writer.scalars(2, {"train/loss": 1.5})
     writer.close()
-    assert [r["step"] for r in metrics.read_jsonl("run/metrics.jsonl")] == [1, 2]
+    assert [r["step"] for r in writers.read_jsonl("run/metrics.jsonl")] == [1, 2]
     # Resumed from a checkpoint at step 1: step 2 is logged again, step 1 is kept.
-    resumed = metrics.MetricsWriter("run", resume_step=1)
-    assert [r["step"] for r in metrics.read_jsonl("run/metrics.jsonl")] == [1]
+    resumed = writers.MetricsWriter("run", resume_step=1)
+    assert [r["step"] for r in writers.read_jsonl("run/metrics.jsonl")] == [1]
     resumed.scalars(2, {"train/loss": 1.4})
     resumed.hparams({"model.depth": 1}, {"train/loss": 1.4}, step=2)  # already there: not twice
     resumed.close()
-    assert [(r["step"], r["train/loss"]) for r in metrics.read_jsonl("run/metrics.jsonl")] == [(1, 2.0), (2, 1.4)]
+    assert [(r["step"], r["train/loss"]) for r in writers.read_jsonl("run/metrics.jsonl")] == [(1, 2.0), (2, 1.4)]
     assert _tb_scalars(tmp_path / "run" / "tb")["train/loss"] == [(1, 2.0), (2, pytest.approx(1.4))]
     assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["config.json", "metrics.jsonl", "tb"]
 
@@ -185,7 +185,7 @@ def test_train_resume_restore_on_gcs(gcs, tmp_path, monkeypatch):
     assert any(n.startswith("checkpoints/10/params/") for n in names)
     assert any(n.startswith("tb/events.out.tfevents.") for n in names)
     assert config_io.load_json(f"{RUN}/config.json") == cfg
-    assert [r["step"] for r in metrics.read_jsonl(f"{RUN}/metrics.jsonl") if "train/loss" in r] == list(range(1, 11))
+    assert [r["step"] for r in writers.read_jsonl(f"{RUN}/metrics.jsonl") if "train/loss" in r] == list(range(1, 11))
 
     # A fresh process resumes from the bucket alone: its config.json, its checkpoint.
     env = {**os.environ, **gcs, "XLA_FLAGS": "--xla_force_host_platform_device_count=8", "JAX_PLATFORMS": "cpu"}
@@ -197,7 +197,7 @@ def test_train_resume_restore_on_gcs(gcs, tmp_path, monkeypatch):
 
     names = _objects("run")
     assert {n.split("/")[1] for n in names if n.startswith("checkpoints/")} >= {"10", "20"}
-    records = metrics.read_jsonl(f"{RUN}/metrics.jsonl")
+    records = writers.read_jsonl(f"{RUN}/metrics.jsonl")
     assert [r["step"] for r in records if "train/loss" in r] == list(range(1, 21))  # each step once
     val_loss = next(r["eval/val_loss"] for r in records if "eval/val_loss" in r)
     scalars = _tb_scalars(_copy_events(tmp_path, [n for n in names if n.startswith("tb/")]))
@@ -206,7 +206,7 @@ def test_train_resume_restore_on_gcs(gcs, tmp_path, monkeypatch):
     assert not (tmp_path / "gs:").exists()
 
     # Inference reads the latest checkpoint and the run's own tokenizer from the bucket.
-    restored_cfg, model, tokenizer = restore_for_inference(RUN)
+    restored_cfg, model, tokenizer, _ = restore_for_inference(RUN)
     assert restored_cfg.model == cfg.model
     assert tokenizer.sha256 == Tokenizer.load(data_dir / "tokenizer.model").sha256
     assert Path(tokenizer.path).is_file()  # a local copy: SentencePiece reads only files
@@ -219,13 +219,10 @@ def _val_loss(cfg, model, tokenizer) -> float:
     from flax import nnx
 
     from picojax import data
+    from picojax.losses import val_loss_bpb
     from picojax.train_step import build_eval_step
 
     graphdef, params = nnx.split(model)
     mesh = jax.tree.leaves(params)[0].sharding.mesh
     step = build_eval_step(cfg, graphdef, jax.tree.map(lambda x: x.sharding, params), mesh, tokenizer.token_bytes())
-    nll = tokens = 0.0
-    for local in data.make_val_iterator(cfg, num_batches=cfg.train.eval_batches):
-        out = jax.device_get(step(params, data.to_global_batch(local, mesh)))
-        nll, tokens = nll + float(out["nll"]), tokens + float(out["tokens"])
-    return nll / max(tokens, 1.0)
+    return val_loss_bpb(step, params, data.make_val_iterator(cfg, num_batches=cfg.train.eval_batches), mesh)["loss"]

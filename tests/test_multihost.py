@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from _train_support import make_data, tiny_config, tiny_overrides
-from picojax import data, metrics, optim, sharding
+from picojax import data, optim, sharding, writers
 from picojax.train_state import init_train_state
 from picojax.train_step import build_train_step
 
@@ -40,7 +40,7 @@ def _reference_losses(cfg) -> list[float]:
     for _ in range(STEPS):
         parts = [next(it) for it in slices]
         batch = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-        state, out = step(state, data.to_global_batch(batch, mesh))
+        state, out = step(state, sharding.to_global_batch(batch, mesh))
         losses.append(float(out["loss"]))
     return losses
 
@@ -71,7 +71,7 @@ def test_two_processes_match_one_process_with_eight_devices(tmp_path):
         assert proc.returncode == 0, out[-3000:]
     assert "devices: 8 x cpu over 2 process(es)" in outputs[0]
 
-    got = [r["train/loss"] for r in metrics.read_jsonl(workdir / "metrics.jsonl") if "train/loss" in r]
+    got = [r["train/loss"] for r in writers.read_jsonl(workdir / "metrics.jsonl") if "train/loss" in r]
     expected = _reference_losses(tiny_config(data_dir, f"train.steps={STEPS}"))
     assert len(got) == STEPS
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6)

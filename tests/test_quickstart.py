@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from picojax.cli import main
-from picojax.quickstart import QuickstartError, make_plan, run_quickstart
+from picojax.app.cli import main
+from picojax.app.quickstart import QuickstartError, make_plan, run_quickstart
 
 TINY_MODEL = ["model.depth=1", "model.aspect_ratio=32", "model.head_dim=16", "model.seq_len=192", "train.batch_size=8",
               "checkpoint.every_steps=5", "train.eval_every=0", "train.log_every=5"]

@@ -4,7 +4,7 @@ import json
 import subprocess
 import sys
 
-from picojax.cli import main
+from picojax.app.cli import main
 
 PROMPT = "turn=3 | knight hp=7/50 st=- cd=- | wolf hp=30/30 st=poison:1 cd=guard:2 | act=knight:heal:knight => "
 TARGET = "turn=4 | knight hp=19/50 st=- cd=heal:3 | wolf hp=27/30 st=- cd=guard:1 | result=ongoing"

@@ -4,7 +4,7 @@ import pytest
 
 from data_gen.rpg import Action, Entity, RPGError, State, format_prompt, format_target, is_fizzle, parse_prompt, split_record, step
 
-# Verbatim from shared/specs/rpg-format.md: the example under "One record", then the three
+# Verbatim from data_gen/rpg/FORMAT.md: the example under "One record", then the three
 # worked examples under "Resolving one turn".
 SPEC_EXAMPLES = [
     "turn=12 | hero hp=41/60 st=poison:2,regen:1 cd=heal:2 | goblin hp=18/45 st=guard:1 cd=- | act=hero:ignite:goblin => turn=13 | hero hp=41/60 st=poison:1 cd=heal:1,ignite:2 | goblin hp=13/45 st=burn:1 cd=- | result=ongoing",

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from picojax.cli import main
+from picojax.app.cli import main
 from picojax.store import StoreError, TokenStore, iter_documents, tokenize_dir, write_split
 from picojax.tokenizer import BOS_ID, EOS_ID, TokenizerMismatchError, train_tokenizer
 

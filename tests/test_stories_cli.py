@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from picojax.cli import main
+from picojax.app.cli import main
 
 SAMPLE = Path(__file__).parent / "fixtures" / "tinystories_v2_sample.txt"
 

@@ -8,13 +8,14 @@ import numpy as np
 import pytest
 import sentencepiece as spm
 
-from picojax.cli import main
+from data_gen.rpg.rules import ACTION_NAMES as RPG_ACTIONS, STATUSES as RPG_STATUSES
+from picojax.app.cli import main
 from picojax.tokenizer import (
-    RPG_ACTIONS, RPG_STATUSES, Tokenizer, TokenizerError, TokenizerMismatchError, check_sha256, detect_profile,
+    Tokenizer, TokenizerError, TokenizerMismatchError, check_sha256, detect_profile,
     file_sha256, sample_lines, train_tokenizer,
 )
 
-# specs/rpg-format.md, worked examples, verbatim.
+# data_gen/rpg/FORMAT.md, worked examples, verbatim.
 SPEC_RECORDS = [
     "turn=12 | hero hp=41/60 st=poison:2,regen:1 cd=heal:2,ignite:1 | goblin hp=18/45 st=burn:1 cd=- | act=hero:ignite:goblin => turn=13 | hero hp=41/60 st=poison:1 cd=heal:1 | goblin hp=14/45 st=- cd=- | result=ongoing",
     "turn=3 | knight hp=7/50 st=- cd=- | wolf hp=30/30 st=poison:1 cd=guard:2 | act=knight:heal:knight => turn=4 | knight hp=19/50 st=- cd=heal:3 | wolf hp=27/30 st=- cd=guard:1 | result=ongoing",
@@ -210,3 +211,18 @@ def test_cli_trains_and_reports(rpg_dir, tmp_path, capsys):
     assert "round-trip exact: True" in capsys.readouterr().out
     assert spm.SentencePieceProcessor(model_file=str(out)).vocab_size() == 160
     assert main(["tokenizer", "--data", str(tmp_path / "nowhere"), "--vocab-size", "160"]) == 2
+
+
+def test_the_rpg_tokenizer_symbols_are_data_gen_rpgs_labels(rpg_tok):
+    """One definition of the format: the tokenizer's atomic RPG pieces are exactly the
+    labels, separators, statuses, actions and results that `data_gen.rpg` writes."""
+    from data_gen.rpg import rules, text
+    from picojax.tasks import get_task
+
+    want = {*text.FIELD_LABELS, text.SEP, text.ARROW, *rules.STATUSES, *rules.ACTION_NAMES,
+            rules.WIN_PREFIX, rules.RESULT_ONGOING, rules.RESULT_DRAW}
+    symbols = get_task("rpg").tokenizer_symbols
+    assert {s.replace("▁", " ") for s in symbols} == want
+    assert len(symbols) == len(set(symbols))
+    for symbol in symbols:  # and each is one piece of the trained tokenizer
+        assert rpg_tok.piece_to_id(symbol) > 3, symbol

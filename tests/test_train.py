@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from _train_support import VOCAB, make_data, tiny_config, tiny_overrides
-from picojax import checkpoint, data, metrics, optim, sharding
+from picojax import checkpoint, data, optim, sharding, writers
 from picojax.train import restore_for_inference, train
 from picojax.train_state import init_train_state
 from picojax.train_step import build_train_step
@@ -31,7 +31,7 @@ def data_dir(tmp_path_factory):
 
 
 def losses(workdir: Path, key: str = "train/loss") -> dict[int, float]:
-    return {r["step"]: r[key] for r in metrics.read_jsonl(workdir / "metrics.jsonl") if key in r}
+    return {r["step"]: r[key] for r in writers.read_jsonl(workdir / "metrics.jsonl") if key in r}
 
 
 def test_first_step_loss_is_log_vocab(data_dir, tmp_path):
@@ -52,7 +52,7 @@ def test_overfits_one_batch(data_dir):
     # (real text has contexts shared across documents, e.g. after "Once upon a time,").
     b, n = cfg.train.batch_size, cfg.model.seq_len
     tokens = np.random.default_rng(0).integers(4, VOCAB, size=(b, n + 1)).astype(np.int32)
-    batch = data.to_global_batch({
+    batch = sharding.to_global_batch({
         "inputs": tokens[:, :-1], "targets": tokens[:, 1:], "loss_mask": np.ones((b, n), np.float32),
         "segment_ids": np.ones((b, n), np.int32), "positions": np.tile(np.arange(n, dtype=np.int32), (b, 1)),
     }, mesh)
@@ -82,7 +82,7 @@ def test_metrics_names_eval_hooks_and_tensorboard(data_dir, tmp_path):
     summary = train(cfg, tmp_path / "run", hooks=[hook], progress=False)
     assert summary["stopped"] == "horizon" and summary["step"] == 10
     assert hook.calls == [4, 8, 10]
-    records = metrics.read_jsonl(tmp_path / "run" / "metrics.jsonl")
+    records = writers.read_jsonl(tmp_path / "run" / "metrics.jsonl")
     names = set().union(*records)
     expected = {"train/loss", "train/lr", "train/grad_norm", "train/param_norm", "train/tokens_per_sec",
                 "train/mfu", "train/step_time", "eval/val_loss", "eval/val_bpb", "train/compile_time",
@@ -98,7 +98,7 @@ def test_metrics_names_eval_hooks_and_tensorboard(data_dir, tmp_path):
     assert (tmp_path / "run" / "config.json").is_file() and (tmp_path / "run" / "tokenizer.model").is_file()
     # A finished run restarted does nothing; its checkpoint serves inference.
     assert train(cfg, tmp_path / "run", progress=False)["stopped"] == "complete"
-    restored_cfg, model, tokenizer = restore_for_inference(tmp_path / "run")
+    restored_cfg, model, tokenizer, _ = restore_for_inference(tmp_path / "run")
     assert restored_cfg.model == cfg.model and tokenizer.vocab_size == VOCAB
     assert np.isfinite(np.asarray(model(np.ones((2, 8), np.int32)))).all()
 
@@ -149,7 +149,7 @@ def test_nan_stops_cleanly_keeping_last_checkpoint(data_dir, tmp_path, monkeypat
     finally:
         ckpt.close()
     assert max(losses(tmp_path / "run")) == 7
-    _, model, _ = restore_for_inference(tmp_path / "run")
+    _, model, _, _ = restore_for_inference(tmp_path / "run")
     assert np.isfinite(np.asarray(model(np.ones((1, 8), np.int32)))).all()
 
 

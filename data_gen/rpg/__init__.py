@@ -1,4 +1,4 @@
-"""The RPG world (spec: shared/specs/rpg-format.md, v1): engine, text format, generator, splits.
+"""The RPG world (spec: data_gen/rpg/FORMAT.md, v1): engine, text format, generator, splits.
 
 Pure Python: no JAX. Public API (stable; evals and tools build on it):
 

@@ -1,4 +1,4 @@
-"""The game's fixed tables (spec: shared/specs/rpg-format.md, "Actions" and "Resolving").
+"""The game's fixed tables (spec: data_gen/rpg/FORMAT.md, "Actions" and "Resolving").
 
 Everything numeric about the game lives here, so the engine, the generator and the
 tests read one source of truth.

@@ -29,6 +29,7 @@ from data_gen.rpg.names import HELD_OUT_NAMES, TRAIN_NAMES
 from data_gen.rpg.rules import SPEC_VERSION
 from data_gen.rpg.sources import Made, Source, make_records
 from data_gen.rpg.text import format_prompt, format_state
+from picojax.paths import replace_dir
 
 CHUNK = 4096
 EVAL_SPLITS = ("in_dist", "held_out_names", "aliases", "out_of_range", "crowded", "fizzle")
@@ -167,12 +168,7 @@ def _swap_into_place(tmp: Path, out: Path) -> None:
     if out.exists():
         if not out.is_dir() or (any(out.iterdir()) and not (out / "manifest.json").exists()):
             raise RPGError("out", str(out), "exists and is not an RPG dataset (no manifest.json); choose another --out")
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
-        os.rename(out, old)
-        os.rename(tmp, out)
-        shutil.rmtree(old)
-    else:
-        os.rename(tmp, out)
+    replace_dir(tmp, out)
 
 
 def write_dataset(out: str | os.PathLike, opts: Options, progress: bool = True) -> dict:

@@ -15,8 +15,10 @@ from data_gen.rpg.errors import RPGError
 from data_gen.rpg.state import Action, Entity, Pairs, Record, State
 from data_gen.rpg.validate import check_playable, check_result, check_state
 
-ARROW = " => "
-SEP = " | "
+ARROW = " => "  # ends the prompt: everything up to and including it
+SEP = " | "  # between the blocks of a record
+# The record format's field labels, each with the space that precedes it inside a block.
+FIELD_LABELS = ("turn=", " hp=", " st=", " cd=", "act=", "result=")
 _NUMBER = re.compile(r"0|[1-9][0-9]*")
 _NAME = re.compile(r"[a-z]+")
 
@@ -29,7 +31,7 @@ def _pairs(pairs: Pairs) -> str:
 
 
 def format_entity(e: Entity) -> str:
-    return f"{e.name} hp={e.hp}/{e.max_hp} st={_pairs(e.statuses)} cd={_pairs(e.cooldowns)}"
+    return f"{e.name} hp={e.hp}/{e.max_hp} st={_pairs(e.statuses)} cd={_pairs(e.cooldowns)}"  # FIELD_LABELS
 
 
 def format_state(state: State) -> str:

@@ -1,4 +1,4 @@
-"""RPG eval, failure first (specs/rpg-format.md, "Evals").
+"""RPG eval, failure first (data_gen/rpg/FORMAT.md, "Evals").
 
 `compare` checks one output against the engine (exact match, fields, failure taxonomy);
 `records` reads split files and fights; `report` aggregates and prints; `rollout` plays

@@ -1,6 +1,6 @@
 """One model output against the engine: exact match, per-field checks, failure classes.
 
-The failure taxonomy (specs/rpg-format.md, "Evals") names *how* an output is wrong:
+The failure taxonomy (data_gen/rpg/FORMAT.md, "Evals") names *how* an output is wrong:
 
 - ``format``   it does not parse with the engine's parser (boundary confusion, label
                collapse), or it parses but is not the canonical text (e.g. unsorted lists);

@@ -10,6 +10,7 @@ import statistics
 from typing import Sequence
 
 from eval.rpg.compare import FAILURE_CLASSES, FIELDS, OutputCheck
+from picojax import tables
 
 EXAMPLES_PER_CLASS = 3  # failing outputs kept per class, so a report shows *how* it fails
 
@@ -79,8 +80,7 @@ def format_table(results: dict) -> str:
         rows.append([split, str(rep["records"]), f"{100 * rep['exact_match']:.1f}%",
                      f"{100 * rep['format_validity']:.1f}%", *(str(rep["taxonomy"][c]) for c in FAILURE_CLASSES),
                      str(len(rep["malformed_records"]))])
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))) for r in rows]
+    lines = [tables.format_table(rows, left=1)]
     if "rollout" in results:
         ro = results["rollout"]
         lines.append(f"rollout: {ro['fights']} fights, turns to first divergence mean {ro['mean_turns_to_divergence']:.1f}, "

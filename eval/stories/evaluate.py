@@ -46,7 +46,8 @@ def _score_store(cfg: Config, model, tokenizer: Tokenizer) -> dict:
     from flax import nnx
     from jax.sharding import NamedSharding, PartitionSpec as P
 
-    from picojax import data, metrics
+    from picojax import data
+    from picojax.losses import val_loss_bpb as val_loss_bpb_of_batches
     from picojax.config import MeshConfig
     from picojax.sharding import make_mesh
     from picojax.train_step import build_eval_step
@@ -60,13 +61,7 @@ def _score_store(cfg: Config, model, tokenizer: Tokenizer) -> dict:
         params = jax.device_put(params, NamedSharding(mesh, P()))
     param_shardings = jax.tree.map(lambda x: x.sharding, params)
     step = build_eval_step(cfg, graphdef, param_shardings, mesh, tokenizer.token_bytes())
-    sums = {"nll": 0.0, "tokens": 0.0, "bytes": 0.0}
-    for local in data.make_val_iterator(cfg):
-        out = jax.device_get(step(params, data.to_global_batch(local, mesh)))
-        for k in sums:
-            sums[k] += float(out[k])
-    return {"loss": sums["nll"] / max(sums["tokens"], 1.0), "bpb": metrics.bits_per_byte(sums["nll"], sums["bytes"]),
-            "tokens": int(sums["tokens"]), "bytes": int(sums["bytes"])}
+    return val_loss_bpb_of_batches(step, params, data.make_val_iterator(cfg), mesh)
 
 
 def sample_stories(sampler: Sampler, n: int, settings: SamplingConfig = STORY_SAMPLING) -> tuple[list[str], list[bool]]:

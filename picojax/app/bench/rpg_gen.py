@@ -24,7 +24,7 @@ def run(args) -> int:
     from data_gen.rpg import Options, write_dataset
     from data_gen.rpg.check import check_file
     from data_gen.rpg.sources import Source, make_records
-    from picojax.bench.report import emit
+    from picojax.app.bench.report import emit
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

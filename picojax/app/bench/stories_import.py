@@ -58,7 +58,7 @@ def run(args) -> int:
     import sys
     import tempfile
 
-    from picojax.bench.report import emit
+    from picojax.app.bench.report import emit
 
     repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     rows, figures = [], {"input_mb": args.mb}

@@ -21,7 +21,7 @@ def run(args) -> int:
     import time
 
     from data_gen.stories.generator import generate_stories
-    from picojax.bench.report import emit
+    from picojax.app.bench.report import emit
 
     with tempfile.TemporaryDirectory(prefix="picojax-bench-stories-gen-") as tmp:
         t = time.perf_counter()

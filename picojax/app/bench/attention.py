@@ -45,7 +45,7 @@ def run(args) -> int:
     import jax.numpy as jnp
 
     from picojax.attention import attend, causal_mask
-    from picojax.bench.report import emit
+    from picojax.app.bench.report import emit
 
     on_gpu = jax.default_backend() == "gpu"
     kernels = args.kernels.split(",") if args.kernels else ["einsum", "xla"] + (["cudnn"] if on_gpu else [])

@@ -5,9 +5,10 @@ from __future__ import annotations
 import dataclasses
 
 from picojax import config_io
-from picojax.commands._common import add_config_args, config_from_args
+from picojax.app.commands._common import add_config_args, config_from_args
 from picojax.config import flops_per_token, horizon_tokens, param_count
 from picojax.errors import ConfigError
+from picojax.tables import format_table
 
 HELP = "print the resolved config (or, with --depths, the depth-dial table)"
 
@@ -53,8 +54,7 @@ def depth_table(args) -> str:
             _human(flops_per_token(m)),
             _human(horizon_tokens(cfg)), str(cfg.train.steps), f"{cfg.optim.lr:.2e}",
         ))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    return "\n".join("  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in rows)
+    return format_table(rows)
 
 
 def run(args) -> int:

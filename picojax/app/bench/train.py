@@ -5,7 +5,7 @@ Grain batches, the sharded donated step, metrics fetched one step late, logging.
 depth runs in a fresh subprocess so "time to first step" is honest: from the start of
 the process (JAX import, data pipeline, model init, compilation) to the first step's
 metrics. Tokens/s is the median over logged windows after the first; MFU is analytic
-FLOPs (`config.flops_per_token`) over the peak of the backend (`metrics.peak_flops`: on
+FLOPs (`config.flops_per_token`) over the peak of the backend (`hardware.peak_flops`: on
 CPU the matmul probe, re-measured before each depth, best figure kept).
 
 Data: ``--data DIR`` (a prepared dataset folder), or by default a small synthetic stories
@@ -61,7 +61,7 @@ def _point(spec: dict) -> dict:
     import jax
 
     from picojax.config import param_count
-    from picojax.metrics import cpu_peak_flops
+    from picojax.hardware import cpu_peak_flops
     from picojax.train import train
 
     if jax.default_backend() == "cpu":
@@ -81,14 +81,14 @@ def _point(spec: dict) -> dict:
 
 
 def _run_point(spec: dict) -> dict:
-    out = subprocess.run([sys.executable, "-m", "picojax.bench.train", json.dumps(spec)], capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-m", "picojax.app.bench.train", json.dumps(spec)], capture_output=True, text=True)
     if out.returncode:
         raise RuntimeError(f"bench point failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def run(args) -> int:
-    from picojax.bench.report import emit
+    from picojax.app.bench.report import emit
 
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(args.data) if args.data else _make_data(Path(tmp) / "data", args.vocab)

@@ -15,15 +15,17 @@ import tempfile
 import time
 from pathlib import Path
 
+from data_gen.rpg.rules import ACTION_NAMES, STATUSES
+
 HELP = "Grain pipeline tokens/s vs. the estimated consumption of the training step"
 
-_STATUSES = ["burn", "guard", "poison", "regen"]
-_ACTIONS = ["guard", "heal", "ignite", "poison_strike", "rally", "strike", "wait"]
+_STATUSES = list(STATUSES)
+_ACTIONS = list(ACTION_NAMES)
 _SYLLABLES = ["ka", "ro", "mi", "dun", "el", "bar", "tis", "gor", "an", "vel", "shu", "pim", "ox", "lor"]
 
 
 def add_arguments(parser):
-    from picojax.commands._common import add_config_args
+    from picojax.app.commands._common import add_config_args
 
     add_config_args(parser)
     parser.add_argument("--data", metavar="DIR",
@@ -75,7 +77,7 @@ def _prepare_synthetic(d: Path, records: int, vocab_size: int) -> list[tuple]:
 
 def run(args) -> int:
     from picojax import config_io
-    from picojax.bench.report import emit
+    from picojax.app.bench.report import emit
     from picojax.config import flops_per_token
     from picojax.data import make_train_iterator
 

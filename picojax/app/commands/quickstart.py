@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from picojax.app.tasks import BUILT_IN
+
 HELP = ("the main job on built-in data: generate data, train the tokenizer and a model on this machine, "
         "evaluate, print samples and the eval table (re-run to resume)")
 
 
 def add_arguments(parser):
-    parser.add_argument("--task", choices=("rpg", "stories"), default="rpg", help="which specialist (default rpg)")
+    parser.add_argument("--task", choices=BUILT_IN, default=BUILT_IN[0], help="which specialist (default rpg)")
     parser.add_argument("--workdir", default="runs/quickstart", metavar="DIR",
                         help="where data, checkpoints, TensorBoard logs and eval.json go (default runs/quickstart)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -16,7 +18,7 @@ def add_arguments(parser):
 
 
 def run(args) -> int:
-    from picojax.quickstart import make_plan, run_quickstart
+    from picojax.app.quickstart import make_plan, run_quickstart
 
     plan = make_plan(args.task, args.workdir, overrides=args.overrides)  # config errors before JAX starts
     from picojax import sharding

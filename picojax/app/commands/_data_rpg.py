@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-HELP = "generate the RPG world's train/val/eval splits from a seed (spec: rpg-format v1)"
+HELP = "generate the RPG world's train/val/eval splits from a seed (spec: data_gen/rpg/FORMAT.md, v1)"
 
 
 def add_arguments(parser):

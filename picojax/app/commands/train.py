@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from picojax.commands._common import add_config_args
+from picojax.app.commands._common import add_config_args
 
 HELP = "train a model in --workdir (resumes from its latest checkpoint; SIGTERM checkpoints and exits 0)"
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from typing import Any, Sequence
+from picojax import tables
 
 
 def _git_commit() -> str | None:
@@ -43,9 +44,7 @@ def format_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
             return f"{v:,.3g}" if abs(v) < 1000 else f"{v:,.0f}"
         return str(v)
 
-    table = [list(columns)] + [[cell(v) for v in row] for row in rows]
-    widths = [max(len(r[i]) for r in table) for i in range(len(columns))]
-    return "\n".join("  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in table)
+    return tables.format_table([list(columns)] + [[cell(v) for v in row] for row in rows])
 
 
 def emit(name: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], figures: dict[str, Any]) -> dict:

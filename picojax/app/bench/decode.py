@@ -34,7 +34,7 @@ def run(args) -> int:
     import numpy as np
 
     from picojax import sharding
-    from picojax.bench.report import emit
+    from picojax.app.bench.report import emit
     from picojax.sample import Sampler, SamplingConfig
 
     depths = [int(d) for d in args.depths.split(",")]

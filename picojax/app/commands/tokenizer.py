@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+from picojax.app.tasks import BUILT_IN
+
 HELP = "train a SentencePiece BPE tokenizer on DIR/train.txt (fixed ids pad=0 unk=1 bos=2 eos=3)"
 
 
@@ -12,7 +14,7 @@ def add_arguments(parser):
     parser.add_argument("--vocab-size", type=int, default=512, metavar="V",
                         help="pieces in the vocabulary, specials included (default 512; set model.vocab_size to match)")
     parser.add_argument("--out", metavar="PATH", help="where to write the model (default DIR/tokenizer.model)")
-    parser.add_argument("--profile", choices=("auto", "rpg", "stories"), default="auto",
+    parser.add_argument("--profile", choices=("auto", *BUILT_IN), default="auto",
                         help="rpg makes the record format's labels single pieces; auto looks at train.txt")
     parser.add_argument("--byte-fallback", action="store_true",
                         help="encode unseen characters as UTF-8 bytes instead of <unk> (spends 256 ids)")

@@ -1,6 +1,6 @@
 """`picojax <verb>`: parses flags and calls library functions; holds no logic.
 
-Each verb is a module in `picojax.commands` with ``HELP``, ``add_arguments(parser)`` and
+Each verb is a module in `picojax.app.commands` with ``HELP``, ``add_arguments(parser)`` and
 ``run(args) -> int``. Verbs are discovered, so a new verb is a new file. Command modules
 import heavy libraries (JAX) inside ``run`` so that ``--help`` stays instant.
 """
@@ -10,8 +10,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from picojax import __version__, commands
-from picojax.commands._registry import discover, register
+from picojax import __version__
+from picojax.app import commands
+from picojax.app.commands._registry import discover, register
 from picojax.errors import UserError
 
 

@@ -6,8 +6,8 @@ Each kind is a module `picojax/commands/_data_<kind>.py` with ``HELP``,
 
 from __future__ import annotations
 
-from picojax import commands
-from picojax.commands._registry import discover, register
+from picojax.app import commands
+from picojax.app.commands._registry import discover, register
 
 HELP = "make datasets: the RPG world, stories (import or generate), and token stores"
 

@@ -16,9 +16,9 @@ def add_arguments(parser):
 
 
 def run(args) -> int:
-    from picojax.bench.report import emit
+    from picojax.app.bench.report import emit
 
-    from picojax.metrics import measure_matmul_peak
+    from picojax.hardware import measure_matmul_peak
 
     flops = measure_matmul_peak(args.size, args.dtype, args.repeats)
     emit("matmul", ("size", "dtype", "GFLOP/s"), [(args.size, args.dtype, flops / 1e9)],

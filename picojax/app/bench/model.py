@@ -50,7 +50,7 @@ def _point(spec: dict) -> dict:
     configure_cpu_devices(MeshConfig(cpu_devices=spec["devices"]))
     import jax
 
-    from picojax.metrics import measure_matmul_peak
+    from picojax.hardware import measure_matmul_peak
 
     if spec.get("peak"):
         return {"peak_gflops": measure_matmul_peak() / 1e9, "backend": jax.default_backend(),
@@ -97,7 +97,7 @@ def _point(spec: dict) -> dict:
 
 def _run_point(spec: dict) -> dict:
     env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}  # the spec sets the device count
-    out = subprocess.run([sys.executable, "-m", "picojax.bench.model", json.dumps(spec)], env=env,
+    out = subprocess.run([sys.executable, "-m", "picojax.app.bench.model", json.dumps(spec)], env=env,
                          capture_output=True, text=True)
     if out.returncode:
         raise RuntimeError(f"bench point {spec} failed:\n{out.stderr[-2000:]}")
@@ -105,7 +105,7 @@ def _run_point(spec: dict) -> dict:
 
 
 def run(args) -> int:
-    from picojax.bench.report import emit
+    from picojax.app.bench.report import emit
 
     rows, figures = [], {}
     counts = [int(x) or (os.cpu_count() or 1) for x in args.devices.split(",")]

@@ -24,11 +24,13 @@ from pathlib import Path
 from typing import Sequence, TextIO
 
 from picojax import config_io
+from picojax.app.tasks import BUILT_IN
 from picojax.config import Config
 from picojax.errors import UserError
 from picojax.paths import is_remote
+from picojax.run_dir import TENSORBOARD
+from picojax.tasks import EvalRequest, get_task
 
-TASKS = ("rpg", "stories")
 STAGES = ("generate data", "train the tokenizer and tokenize", "train", "evaluate", "report")
 EVAL_FILE = "eval.json"
 
@@ -51,8 +53,8 @@ class Plan:
 
 def make_plan(task: str = "rpg", workdir: str | os.PathLike = "runs/quickstart", *, overrides: Sequence[str] = (),
               data: dict | None = None) -> Plan:
-    if task not in TASKS:
-        raise QuickstartError(f"unknown task {task!r}: choose one of {', '.join(TASKS)}")
+    if task not in BUILT_IN:
+        raise QuickstartError(f"unknown task {task!r}: choose one of {', '.join(BUILT_IN)}")
     if is_remote(workdir):  # the quickstart's data and token store live in the workdir: they must be local
         raise QuickstartError(f"quickstart needs a local --workdir, not {workdir}; "
                               "train with `picojax train --workdir gs://...` instead")
@@ -75,16 +77,7 @@ def make_plan(task: str = "rpg", workdir: str | os.PathLike = "runs/quickstart",
 def stage_data(plan: Plan) -> str:
     if (plan.data_dir / "manifest.json").is_file():
         return f"already in {plan.data_dir}"
-    if plan.task == "rpg":
-        from data_gen.rpg import Options, write_dataset
-
-        manifest = write_dataset(plan.data_dir, Options(**plan.data), progress=False)
-        counts = manifest["counts"]
-        return f"{counts['train.txt']:,} train, {counts['val.txt']:,} val records and the eval splits"
-    from data_gen.stories.generator import generate_stories
-
-    manifest = generate_stories(plan.data_dir, plan.data["stories"], seed=plan.data.get("seed", 0), progress=False)
-    return f"{manifest['splits']['train']['stories']:,} train and {manifest['splits']['val']['stories']:,} val stories"
+    return get_task(plan.task).generate_data(plan.data_dir, plan.data)
 
 
 def _store_complete(plan: Plan, sha256: str) -> bool:
@@ -146,18 +139,10 @@ def stage_evaluate(plan: Plan) -> tuple[str, tuple]:
         saved = json.loads(path.read_text())
         if saved.get("_run", {}).get("step") == step:
             return f"already evaluated at step {step}", (saved, sampler)
-    if plan.task == "rpg":
-        from eval.rpg.model import evaluate_model
-
-        results = evaluate_model(sampler, data_dir=plan.data_dir, limit=plan.data.get("eval_records"))
-    else:
-        from eval.stories.evaluate import sample_report, val_loss_bpb
-        from picojax.commands.eval import sampler_model
-
-        results = {"val": val_loss_bpb(cfg, sampler_model(sampler), sampler.tokenizer),
-                   "samples": sample_report(sampler, plan.data.get("samples", 16))}
+    request = EvalRequest(limit=plan.data.get("eval_records"), samples=plan.data.get("samples", 16))
+    results = get_task(plan.task).evaluate(sampler, cfg, request)
     results["_run"] = {"workdir": str(plan.workdir), "step": step, "task": plan.task}
-    from picojax.commands.eval import write_json
+    from picojax.app.commands.eval import write_json
 
     write_json(path, results)
     return f"step {step}, results in {path}", (results, sampler)
@@ -165,28 +150,10 @@ def stage_evaluate(plan: Plan) -> tuple[str, tuple]:
 
 def report(plan: Plan, results: dict, sampler, out: TextIO) -> None:
     """Samples, the eval table and where to look next."""
-    if plan.task == "rpg":
-        from eval.rpg.model import make_complete
-        from eval.rpg.records import load_records
-        from eval.rpg.report import format_table
-
-        records, _ = load_records(plan.data_dir / "eval" / "in_dist.txt", limit=3)
-        outputs = make_complete(sampler, plan.cfg.model.seq_len // 2)([r.prompt for r in records])
-        print("samples (greedy, in-distribution prompts):", file=out)
-        for r, got in zip(records, outputs):
-            mark = "ok " if got.strip() == r.target else "BAD"
-            print(f"  {mark} {r.prompt}{got}", file=out)
-            if mark == "BAD":
-                print(f"      expected {r.target}", file=out)
-        print("\n" + format_table({k: v for k, v in results.items() if k != "_run"}), file=out)
-    else:
-        from eval.stories.evaluate import format_report
-
-        print("samples (temperature 0.8):", file=out)
-        for text in results["samples"]["texts"][:3]:
-            print("  " + text.replace("\n", "\n  ") + "\n", file=out)
-        print(format_report({k: v for k, v in results.items() if k != "_run"}), file=out)
-    print(f"\nTensorBoard:  tensorboard --logdir {plan.workdir / 'tb'}", file=out)
+    task = get_task(plan.task)
+    task.print_samples(results, sampler, plan.cfg, out)
+    print("\n" + task.format_report(results), file=out)
+    print(f"\nTensorBoard:  tensorboard --logdir {plan.workdir / TENSORBOARD}", file=out)
     print(f"Sample more:  picojax sample --workdir {plan.workdir} --prompt '...'", file=out)
     print(f"Evaluate:     picojax eval --workdir {plan.workdir} --json {plan.workdir / EVAL_FILE}", file=out)
 

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
-from pathlib import Path
+
+from picojax.app.tasks import BUILT_IN
 
 HELP = "evaluate a run's checkpoint: RPG exact match, fields, failure taxonomy, rollout; stories bpb and samples"
 
 
 def add_arguments(parser):
     parser.add_argument("--workdir", required=True, metavar="RUN", help="run directory written by `picojax train`")
-    parser.add_argument("--task", choices=("rpg", "stories"),
+    parser.add_argument("--task", choices=BUILT_IN,
                         help="which eval (default: the run's data.task)")
     parser.add_argument("--split", action="append", default=[], metavar="FILE",
                         help="rpg: a file of records (or fights .jsonl) to evaluate; repeatable "
@@ -28,6 +28,7 @@ def add_arguments(parser):
 def run(args) -> int:
     from picojax.config import MeshConfig
     from picojax.errors import UserError
+    from picojax.tasks import EvalRequest, get_task
 
     if args.limit is not None and args.limit < 1:
         raise UserError(f"--limit must be >= 1, got {args.limit}")
@@ -37,48 +38,17 @@ def run(args) -> int:
     from picojax.sample import load_sampler
 
     cfg, sampler, step = load_sampler(args.workdir, step=args.step)
-    task = args.task or cfg.data.task
-    if task == "rpg":
-        from eval.rpg.model import evaluate_model
-        from eval.rpg.report import format_table
-
-        results = evaluate_model(sampler, args.split or None, data_dir=cfg.data.dir, limit=args.limit)
-        print(format_table(results))
-        _print_malformed(results)
-    else:
-        from eval.stories.evaluate import format_report, sample_report, val_loss_bpb
-
-        name = Path(args.text).stem if args.text else "val"
-        results = {name: val_loss_bpb(cfg, sampler_model(sampler), sampler.tokenizer, args.text)}
-        if args.samples > 0:
-            results["samples"] = sample_report(sampler, args.samples)
-        print(format_report(results))
-        for text in results.get("samples", {}).get("texts", [])[:3]:
-            print("---\n" + text)
+    task = get_task(args.task or cfg.data.task)
+    files = args.split or ([args.text] if args.text else [])
+    results = task.evaluate(sampler, cfg, EvalRequest(files=files, limit=args.limit, samples=args.samples))
+    task.print_eval(results, sys.stdout, sys.stderr)
     if args.json:
-        write_json(args.json, {**results, "_run": {"workdir": str(args.workdir), "step": step, "task": task}})
+        write_json(args.json, {**results, "_run": {"workdir": str(args.workdir), "step": step, "task": task.name}})
     return 0
-
-
-def sampler_model(sampler):
-    from flax import nnx
-
-    return nnx.merge(sampler.graphdef, sampler.state)
-
-
-def _print_malformed(results: dict) -> None:
-    for split, rep in results.items():
-        bad = rep.get("malformed_records", [])
-        if bad:
-            shown = "; ".join(f"line {m['line']}: {m['error']}" for m in bad[:3])
-            more = f" (and {len(bad) - 3} more)" if len(bad) > 3 else ""
-            print(f"{split}: {len(bad)} malformed record(s) skipped: {shown}{more}", file=sys.stderr)
 
 
 def write_json(path: str, results: dict) -> None:
     """Atomically (temp file + rename): an interrupted eval never leaves half a JSON."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps(results, indent=2) + "\n")
-    os.replace(tmp, path)
+    from picojax.paths import run_path, write_text_atomic
+
+    write_text_atomic(run_path(path), json.dumps(results, indent=2) + "\n")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from picojax import bench
-from picojax.commands._registry import discover, register
+from picojax.app import bench
+from picojax.app.commands._registry import discover, register
 
 HELP = "run a benchmark: prints a table and one JSON line with its figures and the machine"
 

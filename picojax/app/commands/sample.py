@@ -51,12 +51,12 @@ def run(args) -> int:
 
     sharding.configure_cpu_devices(MeshConfig())
     from picojax.sample import load_sampler
+    from picojax.tasks import get_task
 
     cfg, sampler, step = load_sampler(args.workdir, step=args.step)
     settings = SamplingConfig(max_new_tokens=args.max_new_tokens or cfg.model.seq_len, temperature=args.temperature,
                               top_k=args.top_k, top_p=args.top_p, seed=args.seed)
-    # RPG records are single lines; stories may hold newlines and end at EOS only.
-    stops = ("\n",) if cfg.data.task == "rpg" else ()
+    stops = get_task(cfg.data.task).stop_strings  # e.g. an RPG record is one line
     expanded = [p for p in prompts for _ in range(args.num_samples)]
     completions = sampler.complete(expanded, settings, stop_strings=stops)
     print(f"picojax sample: {args.workdir} step {step}, {cfg.data.task}, "

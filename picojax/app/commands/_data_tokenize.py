@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import time
 
+from picojax.app.tasks import BUILT_IN
+
 HELP = "encode DIR/train.txt and DIR/val.txt into the token store DIR/store/ that the Grain pipeline reads"
 
 
@@ -12,7 +14,7 @@ def add_arguments(parser):
     parser.add_argument("--data", required=True, metavar="DIR", help="dataset folder holding train.txt (and val.txt)")
     parser.add_argument("--tokenizer", metavar="PATH", help="SentencePiece model (default DIR/tokenizer.model)")
     parser.add_argument("--store", metavar="DIR", help="where to write the store (default DATA/store)")
-    parser.add_argument("--task", choices=("auto", "rpg", "stories"), default="auto",
+    parser.add_argument("--task", choices=("auto", *BUILT_IN), default="auto",
                         help="record format: rpg (one record per line, target after ' => ') or stories "
                              "(<|endoftext|> lines between stories); auto looks at the data")
 

@@ -1,0 +1,89 @@
+"""The RPG transition task (format: data_gen/rpg/FORMAT.md) behind `picojax.tasks.Task`.
+
+Every label and separator comes from `data_gen.rpg`, the one definition of the format, so
+the tokenizer's atomic pieces cannot drift from what the generator writes.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+from data_gen.rpg.rules import ACTION_NAMES, RESULT_DRAW, RESULT_ONGOING, STATUSES, WIN_PREFIX
+from data_gen.rpg.text import ARROW, FIELD_LABELS, SEP
+from picojax.tasks import EvalRequest
+
+_RECORD_LINE = re.compile(r"^turn=\d+ \| .* => ")
+
+
+def piece(text: str) -> str:
+    """A label as a SentencePiece piece: a space is ▁ inside SentencePiece."""
+    return text.replace(" ", "▁")
+
+
+class RPGTask:
+    name = "rpg"
+    # The order fixes the pieces' ids: field labels, separators, statuses, actions, results.
+    tokenizer_symbols = tuple(dict.fromkeys(
+        [piece(label) for label in FIELD_LABELS] + [piece(SEP), piece(ARROW)] + list(STATUSES) + list(ACTION_NAMES)
+        + [WIN_PREFIX, RESULT_ONGOING, RESULT_DRAW]))
+    character_coverage = 1.0  # RPG text is pure ASCII: keep every character
+    long_docs = "error"  # a record cut in two teaches nothing: it must fit whole
+    stop_strings = ("\n",)  # a record is one line
+    framing_lines = ()
+
+    def claims(self, first_line: str) -> bool:
+        return bool(_RECORD_LINE.match(first_line))
+
+    def iter_documents(self, path, digest=None):
+        from picojax.store import line_documents
+
+        return line_documents(path, ARROW, "an RPG record", digest)
+
+    def generate_data(self, out_dir, sizes: dict) -> str:
+        from data_gen.rpg import Options, write_dataset
+
+        manifest = write_dataset(Path(out_dir), Options(**sizes), progress=False)
+        counts = manifest["counts"]
+        return f"{counts['train.txt']:,} train, {counts['val.txt']:,} val records and the eval splits"
+
+    def training_hooks(self, cfg) -> list:
+        from eval.rpg.hooks import make_hooks
+
+        return make_hooks(cfg)
+
+    def evaluate(self, sampler, cfg, request: EvalRequest) -> dict:
+        from eval.rpg.model import evaluate_model
+
+        return evaluate_model(sampler, list(request.files) or None, data_dir=cfg.data.dir, limit=request.limit)
+
+    def format_report(self, results: dict) -> str:
+        from eval.rpg.report import format_table
+
+        return format_table({k: v for k, v in results.items() if not k.startswith("_")})
+
+    def print_eval(self, results: dict, out=sys.stdout, err=sys.stderr) -> None:
+        print(self.format_report(results), file=out)
+        for split, rep in results.items():
+            bad = rep.get("malformed_records", []) if isinstance(rep, dict) else []
+            if bad:
+                shown = "; ".join(f"line {m['line']}: {m['error']}" for m in bad[:3])
+                more = f" (and {len(bad) - 3} more)" if len(bad) > 3 else ""
+                print(f"{split}: {len(bad)} malformed record(s) skipped: {shown}{more}", file=err)
+
+    def print_samples(self, results: dict, sampler, cfg, out=sys.stdout) -> None:
+        from eval.rpg.model import make_complete
+        from eval.rpg.records import load_records
+
+        records, _ = load_records(Path(cfg.data.dir) / "eval" / "in_dist.txt", limit=3)
+        outputs = make_complete(sampler, cfg.model.seq_len // 2)([r.prompt for r in records])
+        print("samples (greedy, in-distribution prompts):", file=out)
+        for r, got in zip(records, outputs):
+            mark = "ok " if got.strip() == r.target else "BAD"
+            print(f"  {mark} {r.prompt}{got}", file=out)
+            if mark == "BAD":
+                print(f"      expected {r.target}", file=out)
+
+
+TASK = RPGTask()

@@ -1,0 +1,15 @@
+"""Registers the built-in tasks with the library's task registry (`picojax.tasks`).
+
+The app layer is the only place that knows which tasks exist: the library asks the
+registry by name, and `eval/` implements them. A new task adds one line here.
+"""
+
+from eval.rpg.task import TASK as RPG
+from eval.stories.task import TASK as STORIES
+from picojax import tasks
+
+# Order matters for detecting a split's task: stories claims any text, so it comes last.
+for _task in (RPG, STORIES):
+    tasks.register(_task)
+
+BUILT_IN = (RPG.name, STORIES.name)

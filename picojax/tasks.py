@@ -1,0 +1,111 @@
+"""What the library needs to know of a task, behind one interface, and the task registry.
+
+A *task* is a world of documents (the RPG transition records, TinyStories-style stories)
+together with what training and evaluating on it means. The library (tokenizer, token
+store, data pipeline, trainer, sampler) asks `get_task(name)` instead of branching on a
+task's name; the implementations live with their evals (`eval/rpg/task.py`,
+`eval/stories/task.py`) and are registered explicitly by the app layer
+(`picojax.app.tasks`), so the library never imports `eval/` or `data_gen/`. A third task
+is one new module implementing `Task` plus its data generator, and one `register` call.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import IO, Any, Iterator, Literal, Optional, Protocol, Sequence, runtime_checkable
+
+from picojax.errors import UserError
+
+LongDocs = Literal["error", "split"]
+
+
+class UnknownTaskError(UserError):
+    """A config, token store or flag names a task that is not registered."""
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalRequest:
+    """What a user asked an eval for; each task reads the fields that mean something to it."""
+
+    files: Sequence[str] = ()  # files to evaluate instead of the task's default splits
+    limit: Optional[int] = None  # evaluate the first N items of each file
+    samples: int = 32  # documents to sample, for tasks that judge free generation
+
+
+@runtime_checkable
+class Task(Protocol):
+    """The library's view of a task. Attributes are plain data; methods do the task's work."""
+
+    name: str
+    # Pieces the tokenizer must keep atomic (a space written as SentencePiece's ▁).
+    tokenizer_symbols: tuple[str, ...]
+    # SentencePiece character coverage: 1.0 keeps every character of the training text.
+    character_coverage: float
+    # A document longer than seq_len: "error" (records must fit whole) or "split" into windows.
+    long_docs: LongDocs
+    # Strings that end a sampled completion (besides EOS).
+    stop_strings: tuple[str, ...]
+    # Lines of a text split that are framing, not text (never shown to the tokenizer).
+    framing_lines: tuple[str, ...]
+
+    def claims(self, first_line: str) -> bool:
+        """Whether a text split starting with this (non-empty) line belongs to this task."""
+
+    def iter_documents(self, path: str | os.PathLike, digest=None) -> Iterator[tuple[str, str]]:
+        """(prompt, target) per document of a text split; the loss may be masked to targets."""
+
+    def generate_data(self, out_dir: str | os.PathLike, sizes: dict) -> str:
+        """Writes the task's built-in dataset (train.txt, val.txt, ...); returns a one-line note."""
+
+    def training_hooks(self, cfg) -> list:
+        """Evals run during training: each has ``every`` and is called (step, model, writer)."""
+
+    def evaluate(self, sampler, cfg, request: EvalRequest) -> dict:
+        """The task's eval of a restored model; a JSON-able dict keyed by split."""
+
+    def format_report(self, results: dict) -> str:
+        """The eval results as a table for a terminal."""
+
+    def print_eval(self, results: dict, out: IO[str], err: IO[str]) -> None:
+        """What `picojax eval` prints: the report and any notes (malformed inputs, samples)."""
+
+    def print_samples(self, results: dict, sampler, cfg, out: IO[str]) -> None:
+        """A few outputs of the model for the quickstart's report."""
+
+
+_REGISTRY: dict[str, Task] = {}
+
+
+def register(task: Any) -> Task:
+    """Adds a task under ``task.name``; registering the same name twice is a bug."""
+    if not isinstance(task, Task):
+        raise TypeError(f"{task!r} does not implement picojax.tasks.Task")
+    if task.name in _REGISTRY and _REGISTRY[task.name] is not task:
+        raise ValueError(f"a task named {task.name!r} is already registered")
+    _REGISTRY[task.name] = task
+    return task
+
+
+def names() -> tuple[str, ...]:
+    return tuple(_REGISTRY)
+
+
+def get_task(name: str) -> Task:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        known = ", ".join(_REGISTRY) or "none (import picojax.app.tasks to register the built-in ones)"
+        raise UnknownTaskError(f"unknown task {name!r}; registered tasks: {known}") from None
+
+
+def detect_task(text_path: str | os.PathLike) -> Task:
+    """The first registered task that claims the first non-empty line of a text split."""
+    with open(text_path, encoding="utf-8", errors="replace") as f:
+        first = next((line for line in f if line.strip()), None)
+    if first is None:
+        raise UnknownTaskError(f"{text_path} is empty: cannot tell which task it belongs to")
+    for task in _REGISTRY.values():
+        if task.claims(first):
+            return task
+    raise UnknownTaskError(f"no registered task ({', '.join(_REGISTRY)}) claims {text_path}: {first[:60]!r}")
