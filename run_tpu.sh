@@ -17,8 +17,9 @@ Verbs (run on your machine; all need the gcloud CLI, logged in):
   exec         run a command in the repo on all workers, e.g. `exec -- picojax config`
   stop         stop the picojax train started by `train` on all workers (it checkpoints)
   tensorboard  serve a (gs://) logdir from worker 0 through an SSH tunnel to localhost
-  babysit      create/setup/train in a loop: after a preemption, delete, recreate and
-               relaunch; the run resumes from its latest checkpoint (needs a gs:// workdir)
+  babysit      create/setup/train in a loop: after a preemption or crash, delete, recreate
+               and relaunch; the run resumes from its latest checkpoint (needs a gs:// workdir);
+               stops at once when training exits 2 (a bad config or input)
   status       print the TPU's state (READY, PREEMPTED, ACTIVE, SUSPENDED, ...)
   delete       delete the TPU VM (or its queued resource)
   worker       (runs ON a worker; `train` calls it) run picojax train with prefixed logs
@@ -243,12 +244,19 @@ EOF
 
 verb_babysit() {
   [[ $WORKDIR == gs://* ]] || die "babysit needs a gs:// workdir: a preempted VM loses its disk and checkpoints"
-  local relaunches=0
+  local relaunches=0 rc
   NEEDS_SETUP=1  # the first round always installs: setup is idempotent, a stale tree is not
   while :; do
-    if bring_up && verb_train; then
-      if [[ $DRY_RUN == 0 ]]; then note "training finished"; fi
-      return 0
+    if bring_up; then
+      rc=0
+      verb_train || rc=$?
+      if ((rc == 0)); then
+        if [[ $DRY_RUN == 0 ]]; then note "training finished"; fi
+        return 0
+      fi
+      # Exit 2 is picojax's "bad input" (a config, flag or checkpoint it refuses): running
+      # it again would fail the same way. Preemption (ssh drops: 255) and crashes relaunch.
+      if ((rc == 2)); then die "training stopped with exit 2 (a bad config, flag or input; see its error above): not relaunching"; fi
     fi
     relaunches=$((relaunches + 1))
     ((relaunches <= MAX_RELAUNCHES)) || die "gave up after $MAX_RELAUNCHES relaunches"

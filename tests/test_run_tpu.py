@@ -242,7 +242,7 @@ FAKE_GCLOUD = textwrap.dedent("""\
       *" delete "*) echo MISSING > "$FAKE/state" ;;
       *"run_tpu.sh worker"*)
         n=$(( $(cat "$FAKE/trains" 2>/dev/null || echo 0) + 1 )); echo $n > "$FAKE/trains"
-        if [ "$n" -le "$FAIL_TRAINS" ]; then echo "$AFTER_FAIL" > "$FAKE/state"; exit 255; fi
+        if [ "$n" -le "$FAIL_TRAINS" ]; then echo "$AFTER_FAIL" > "$FAKE/state"; exit "${TRAIN_RC:-255}"; fi
         echo "[worker 0] trained" ;;
     esac
     """)
@@ -300,6 +300,23 @@ def test_babysit_gives_up_after_max_relaunches(tmp_path):
     assert proc.returncode == 2 and "gave up after 2 relaunches" in proc.stderr
     assert calls(env).count("ssh train") == 3 and calls(env).count("ssh setup") == 1
     assert "tpu-vm create" not in calls(env)
+
+
+def test_babysit_stops_when_training_exits_2(tmp_path):
+    """Exit 2 is picojax's bad input (a config it refuses): relaunching would repeat it."""
+    script, env = fake_cloud(tmp_path, state="READY", fail_trains=99, after_fail="READY")
+    env["TRAIN_RC"] = "2"
+    proc = sh("babysit", *WHERE, "--workdir", "gs://b/run", script=script, env=env, check=False)
+    assert proc.returncode == 2 and "exit 2" in proc.stderr and "not relaunching" in proc.stderr
+    assert calls(env).count("ssh train") == 1 and "relaunch 1/" not in proc.stderr
+
+
+def test_babysit_relaunches_after_a_crash(tmp_path):
+    script, env = fake_cloud(tmp_path, state="READY", fail_trains=1, after_fail="READY")
+    env["TRAIN_RC"] = "1"  # a crash (or a failed slice join): worth another try
+    proc = sh("babysit", *WHERE, "--workdir", "gs://b/run", script=script, env=env)
+    assert calls(env).count("ssh train") == 2 and "relaunch 1/20" in proc.stderr
+    assert "[worker 0] trained" in proc.stdout
 
 
 def test_babysit_retries_a_create_that_found_no_capacity(tmp_path):
