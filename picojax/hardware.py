@@ -109,7 +109,23 @@ def peak_flops(devices=None) -> Optional[float]:
     if devices[0].platform == "cpu":
         return cpu_peak_flops() * len({d.process_index for d in devices})
     per_chip = chip_peak_flops(devices[0].device_kind)
-    return None if per_chip is None else per_chip * len(devices)
+    return None if per_chip is None else per_chip * chip_count(devices)
+
+
+# JAX devices per chip where a chip's TensorCores are separate devices (no megacore): the
+# table's figures are per chip, so these must not be counted once per device.
+DEVICES_PER_CHIP = {"tpu v2": 2, "tpu v3": 2}
+
+
+def chip_count(devices) -> int:
+    """How many chips `devices` occupy. TPU devices carry their chip's coordinates (two
+    TensorCores of a v2/v3 chip share them, `core_on_chip` 0 and 1); otherwise one device
+    per chip, except for the kinds in `DEVICES_PER_CHIP`."""
+    if all(getattr(d, "coords", None) is not None for d in devices):
+        return len({(getattr(d, "slice_index", 0), d.process_index, tuple(d.coords)) for d in devices})
+    kind = devices[0].device_kind.lower()
+    per_chip = next((n for name, n in DEVICES_PER_CHIP.items() if name in kind), 1)
+    return max(1, -(-len(devices) // per_chip))
 
 
 def mfu(tokens_per_sec: float, flops_per_token: float, peak: Optional[float]) -> float:

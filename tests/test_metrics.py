@@ -88,3 +88,26 @@ def test_resumed_writer_drops_steps_after_the_checkpoint_and_others_write_nothin
     silent.scalars(1, {"train/loss": 1.0})
     silent.close()
     assert not (tmp_path / "other").exists()
+
+
+class FakeTpu:
+    """What MFU reads of a TPU device: kind, platform, process, chip coordinates, core."""
+
+    platform = "tpu"
+
+    def __init__(self, kind, coords, core=0, process=0):
+        self.device_kind, self.coords, self.core_on_chip, self.process_index = kind, coords, core, process
+
+
+def test_peak_counts_chips_not_tensorcores_on_tpu_v2_v3():
+    # A v3-8: 4 chips, each two TensorCores that JAX shows as two devices.
+    v3 = [FakeTpu("TPU v3", (x, y, 0), core) for x in range(2) for y in range(2) for core in (0, 1)]
+    assert len(v3) == 8 and hardware.chip_count(v3) == 4
+    assert hardware.peak_flops(v3) == 4 * 123e12
+    v2 = [FakeTpu("TPU v2", (x, 0, 0), core) for x in range(4) for core in (0, 1)]
+    assert hardware.peak_flops(v2) == 4 * 45e12
+    # Megacore chips (v4 on) are one device each; a device without coordinates counts by kind.
+    v4 = [FakeTpu("TPU v4", (x, y, 0)) for x in range(2) for y in range(2)]
+    assert hardware.peak_flops(v4) == 4 * 275e12
+    bare = [FakeTpu("TPU v3", None, core) for core in (0, 1)]
+    assert hardware.chip_count(bare) == 1
