@@ -1,6 +1,7 @@
 """The config schema, the override parser and presets."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -74,9 +75,9 @@ def test_presets_load_by_name_and_path():
     assert {"rpg", "stories", "tiny"} <= set(names)
     for name in names:
         assert isinstance(config_io.load(name), Config)
-    by_path = config_io.load("configs/rpg.py") if __import__("os").path.exists("configs/rpg.py") else None
-    if by_path is not None:
-        assert by_path == config_io.load("rpg")
+    preset = Path(__file__).resolve().parents[1] / "configs" / "rpg.py"  # wherever pytest runs from
+    assert preset.is_file()
+    assert config_io.load(str(preset)) == config_io.load("rpg")
 
 
 def test_preset_errors(tmp_path):
@@ -116,3 +117,16 @@ def test_derived_kv_heads_always_divide_heads():
         for group in (1, 2, 3, 4):
             m = config_io.load(None, [f"model.depth={depth}", f"model.kv_group={group}"]).model
             assert m.n_heads % m.n_kv_heads == 0 and m.n_kv_heads <= max(1, m.n_heads // group)
+
+
+@pytest.mark.parametrize("name, text", [("config.json", '{"model": {"depth": 2}}'), ("rpg.yaml", "model:\n  depth: 2\n"),
+                                        ("preset", "def get_config(): ...\n")])
+def test_a_config_file_that_is_not_a_python_preset_is_one_line(tmp_path, capsys, name, text):
+    from picojax.app.cli import main
+
+    path = tmp_path / name
+    path.write_text(text)
+    assert main(["config", "--config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("picojax config: error: ")
+    assert f"config file {path} is not a Python preset" in err

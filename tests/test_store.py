@@ -84,8 +84,7 @@ def test_stories_store(tmp_path):
 
 def test_real_tinystories_sample_becomes_five_exact_documents(tmp_path):
     sample = Path(__file__).parent / "fixtures" / "tinystories_v2_sample.txt"
-    if not sample.is_file():
-        pytest.skip("fixture tinystories_v2_sample.txt not present")
+    assert sample.is_file(), f"committed fixture {sample} is missing"
     (tmp_path / "train.txt").write_bytes(sample.read_bytes())
     tok = train_tokenizer(tmp_path, 300, tmp_path / "tokenizer.model", character_coverage=1.0)
     assert tokenize_dir(tmp_path, tok, task="auto")["train"]["task"] == "stories"

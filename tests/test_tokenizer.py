@@ -129,8 +129,7 @@ def test_stories_round_trip_exactly(tmp_path):
 
 def test_real_tinystories_sample_round_trips(tmp_path):
     sample = Path(__file__).parent / "fixtures" / "tinystories_v2_sample.txt"
-    if not sample.is_file():
-        pytest.skip("fixture tinystories_v2_sample.txt not present")
+    assert sample.is_file(), f"committed fixture {sample} is missing"
     (tmp_path / "train.txt").write_bytes(sample.read_bytes())
     tok = train_tokenizer(tmp_path, 300, tmp_path / "t.model", character_coverage=1.0)
     stories = [s.strip("\n") for s in sample.read_text(encoding="utf-8").split("<|endoftext|>") if s.strip()]
