@@ -61,6 +61,20 @@ def fused_attention(q_BxTxNxK, k_BxSxGxK, v_BxSxGxK, mask_BxTxS, implementation:
     return jax.nn.dot_product_attention(q_BxTxNxK, k_BxSxGxK, v_BxSxGxK, implementation=implementation, **kwargs)
 
 
+def effective_implementation(q, k, v, mask_BxTxS, implementation: str) -> str:
+    """The kernel `attend` really runs on these inputs: ``cudnn`` becomes ``xla`` where
+    `fused_attention` falls back (cuDNN rejects the inputs while tracing)."""
+    implementation = resolve_implementation(implementation)
+    if implementation != "cudnn":
+        return implementation
+    kwargs = dict(is_causal=True) if mask_BxTxS is None else dict(mask=mask_BxTxS[:, None])
+    try:
+        jax.eval_shape(lambda q, k, v: jax.nn.dot_product_attention(q, k, v, implementation="cudnn", **kwargs), q, k, v)
+    except (ValueError, NotImplementedError, RuntimeError):
+        return "xla"
+    return "cudnn"
+
+
 def attend(q, k, v, mask_BxTxS, implementation: str):
     implementation = resolve_implementation(implementation)
     if implementation == "einsum":

@@ -60,3 +60,32 @@ def test_bench_prints_a_table_and_one_json_line(capsys):
     records = [json.loads(line[len("BENCH "):]) for line in out if line.startswith("BENCH ")]
     assert len(records) == 1 and records[0]["bench"] == "matmul"
     assert records[0]["figures"]["matmul_gflops"] > 0 and records[0]["machine"]["cores"] >= 1
+
+
+def bench_record(argv: list[str], capsys) -> tuple[str, dict]:
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    (line,) = [l for l in out.splitlines() if l.startswith("BENCH ")]
+    return out, json.loads(line[len("BENCH "):])["figures"]
+
+
+def test_bench_attention_labels_a_cudnn_fallback_by_what_ran(capsys):
+    import jax
+
+    out, figures = bench_record(["bench", "attention", "--kernels", "xla,cudnn", "--depths", "1", "--rounds", "1",
+                                 "--batch", "1", "--seq-len", "16", "--head-dim", "16"], capsys)
+    assert jax.default_backend() == "cpu" and figures["d1_cudnn_ran"] == "xla"  # no cuDNN on a CPU
+    rows = [line.split() for line in out.splitlines() if line.strip().startswith("1 ")]
+    assert [r[2] for r in rows] == ["xla", "xla"] and "xla (cudnn fell back)" in out
+    assert figures["d1_fastest"] in ("xla", "xla (cudnn fell back)")
+
+
+def test_bench_pipeline_divides_by_the_measured_peak(capsys, monkeypatch):
+    from picojax import hardware
+
+    monkeypatch.setattr(hardware, "peak_flops", lambda devices=None: 123e9)
+    _, figures = bench_record(["bench", "pipeline", "--records", "600", "--batches", "2"], capsys)
+    assert figures["peak_gflops"] == 123.0 and figures["peak_source"] == "measured"
+    assert figures["step_tokens_per_s_estimate"] == pytest.approx(123e9 / figures["flops_per_token"])
+    _, figures = bench_record(["bench", "pipeline", "--records", "600", "--batches", "2", "--peak-gflops", "50"], capsys)
+    assert figures["peak_gflops"] == 50.0 and figures["peak_source"] == "flag"

@@ -27,6 +27,10 @@ def add_arguments(parser):
     parser.add_argument("--kernels", default=None, help="comma list; default einsum,xla (+cudnn on GPU)")
 
 
+def _label(asked: str, ran: str) -> str:
+    return asked if ran == asked else f"{ran} ({asked} fell back)"
+
+
 def _timer(fn, args):
     import jax
 
@@ -44,7 +48,7 @@ def run(args) -> int:
     import jax
     import jax.numpy as jnp
 
-    from picojax.attention import attend, causal_mask
+    from picojax.attention import attend, causal_mask, effective_implementation
     from picojax.app.bench.report import emit
 
     on_gpu = jax.default_backend() == "gpu"
@@ -72,12 +76,16 @@ def run(args) -> int:
             for kernel in kernels:
                 times[kernel].append(timers[kernel]())
         medians = {kernel: statistics.median(t) for kernel, t in times.items()}
+        # What really ran: a kernel that fell back (cuDNN rejecting the inputs) is labelled
+        # by the kernel that ran instead, e.g. "xla (cudnn fell back)".
+        label = {kernel: _label(kernel, effective_implementation(q, k, v, mask, kernel)) for kernel in kernels}
         best = min(medians, key=medians.get)
         for kernel in kernels:
-            rows.append((depth, heads, kernel, medians[kernel] * 1e3, min(times[kernel]) * 1e3,
+            rows.append((depth, heads, label[kernel], medians[kernel] * 1e3, min(times[kernel]) * 1e3,
                          medians[kernel] / medians[best]))
             figures[f"d{depth}_{kernel}_ms"] = medians[kernel] * 1e3
-        figures[f"d{depth}_fastest"] = best
+            figures[f"d{depth}_{kernel}_ran"] = effective_implementation(q, k, v, mask, kernel)
+        figures[f"d{depth}_fastest"] = label[best]
     figures.update(mask=args.mask, batch=b, seq_len=n, head_dim=d, kv_group=args.kv_group, dtype=jnp.dtype(dtype).name)
     emit("attention", ("depth", "heads", "kernel", "median ms", "best ms", "x fastest"), rows, figures)
     return 0

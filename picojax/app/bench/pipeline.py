@@ -32,8 +32,9 @@ def add_arguments(parser):
                         help="a dataset with tokenizer and store (default: synthetic RPG records)")
     parser.add_argument("--records", type=int, default=50_000, help="synthetic records to generate (default 50,000)")
     parser.add_argument("--batches", type=int, default=300, help="batches to time (default 300)")
-    parser.add_argument("--peak-gflops", type=float, default=210.0,
-                        help="the machine's matmul peak in GFLOP/s (default 210, measured f32 on the 2-core CPU box)")
+    parser.add_argument("--peak-gflops", type=float, default=None,
+                        help="the devices' peak in GFLOP/s (default: measured, as MFU uses it: "
+                             "`picojax.hardware.peak_flops`, a matmul probe on CPU)")
 
 
 def synthetic_records(n: int, seed: int = 0) -> list[str]:
@@ -75,12 +76,28 @@ def _prepare_synthetic(d: Path, records: int, vocab_size: int) -> list[tuple]:
     return [("tokenizer train (s)", trained), ("store write tokens/s", tokens / written)]
 
 
+def _measured_peak_gflops() -> float:
+    """The peak MFU is quoted against: the accelerator's table figure, or this machine's
+    measured (and cached) matmul probe on CPU."""
+    from picojax import hardware
+    from picojax.errors import UserError
+
+    peak = hardware.peak_flops()
+    if not peak:
+        raise UserError("the peak FLOP/s of this accelerator is unknown: pass --peak-gflops")
+    return peak / 1e9
+
+
 def run(args) -> int:
     from picojax import config_io
     from picojax.app.bench.report import emit
     from picojax.config import flops_per_token
     from picojax.data import make_train_iterator
 
+    if args.peak_gflops is not None and not args.peak_gflops > 0:
+        from picojax.errors import UserError
+
+        raise UserError(f"--peak-gflops must be > 0, got {args.peak_gflops}")
     overrides = list(args.overrides)
     if not any(o.startswith("model.depth=") for o in overrides):
         overrides.append("model.depth=4")
@@ -106,7 +123,8 @@ def run(args) -> int:
         it.close()
 
     per_token = flops_per_token(cfg.model)
-    step_tokens_per_s = args.peak_gflops * 1e9 / per_token  # at 100% MFU: an upper bound
+    peak_gflops = args.peak_gflops if args.peak_gflops is not None else _measured_peak_gflops()
+    step_tokens_per_s = peak_gflops * 1e9 / per_token  # at 100% MFU: an upper bound
     pipeline = positions / seconds
     rows += [
         ("pipeline tokens/s (positions)", pipeline),
@@ -120,7 +138,8 @@ def run(args) -> int:
     figures = {
         "pipeline_tokens_per_s": pipeline, "pipeline_real_tokens_per_s": real / seconds,
         "packing_fill": real / positions, "batch_size": cfg.train.batch_size, "seq_len": cfg.model.seq_len,
-        "depth": cfg.model.depth, "flops_per_token": per_token, "peak_gflops": args.peak_gflops,
+        "depth": cfg.model.depth, "flops_per_token": per_token, "peak_gflops": peak_gflops,
+        "peak_source": "flag" if args.peak_gflops is not None else "measured",
         "step_tokens_per_s_estimate": step_tokens_per_s, "pipeline_over_step": pipeline / step_tokens_per_s,
         "data": args.data or "synthetic-rpg",
     }
