@@ -15,12 +15,22 @@ rename is a copy, a commit marker written last), so a crash never leaves a half
 checkpoint that looks whole. WORKDIR may be a ``gs://`` path (`picojax.paths`). Restores go through an *abstract* state
 whose leaves carry today's shardings, so a checkpoint lands on the current mesh whatever
 mesh wrote it. A checkpoint of another model or tokenizer is refused by name.
+
+Restores verify what they read: `meta` records a fingerprint of every saved array (two
+32-bit sums of its raw bits, exact whatever the sharding), checked after the arrays are
+read back. A checkpoint that cannot be read or fails that check is *damaged*
+(`DamagedCheckpoint`): `restore_newest` reports it in one line and falls back to the next
+older one; nothing is ever deleted here. A save that fails (a full disk) raises
+`CheckpointSaveError`, naming the step and the newest checkpoint that is still complete.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import logging
 import os
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from etils import epath
 
@@ -34,6 +44,109 @@ MODEL_SECTIONS = ("model",)
 
 class CheckpointError(UserError):
     """A checkpoint is missing, unreadable, or belongs to another model or tokenizer."""
+
+
+class DamagedCheckpoint(CheckpointError):
+    """One checkpoint could not be read back, or what was read is not what was saved."""
+
+    def __init__(self, step: int, reason: str):
+        super().__init__(f"checkpoint step {step} does not restore: {reason}")
+        self.step, self.reason = step, reason
+
+
+class CheckpointSaveError(CheckpointError):
+    """A save failed (e.g. no space left on the device); earlier checkpoints are intact."""
+
+
+def error_reason(e: BaseException, limit: int = 300) -> str:
+    """One line saying why `e` happened: an OS error's own words where there is one in the
+    chain, else the innermost cause's text (TensorStore wraps its errors in exceptions
+    whose own text is a multi-line spec)."""
+    chain, seen = [e], {id(e)}
+    while True:
+        nxt = chain[-1].__cause__ or chain[-1].__context__
+        if nxt is None or id(nxt) in seen:
+            break
+        chain.append(nxt)
+        seen.add(id(nxt))
+    for exc in chain:
+        if isinstance(exc, OSError) and exc.strerror:
+            full = exc.errno in (errno.ENOSPC, errno.EDQUOT)  # the disk, not this file
+            return f"{exc.strerror}: {exc.filename}" if exc.filename and not full else exc.strerror
+    texts = [" ".join(str(exc).split()) for exc in reversed(chain)]
+    for text in texts:
+        if "No space left on device" in text or "os_error_code='28'" in text:
+            return "No space left on device"
+    text = next((t for t in texts if t), type(e).__name__)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@contextlib.contextmanager
+def _quiet_absl():
+    """Orbax logs a WARNING for each read-only open and for each fallback it takes: noise
+    for a CLI whose own messages say what happened."""
+    logger = logging.getLogger("absl")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+# ----------------------------------------------------------------------------------------
+# Fingerprints: what a restore checks the arrays it read against.
+
+
+_FINGERPRINT_FN = None
+
+
+def _leaf_sums(x):
+    """[2] uint32: the sum of the leaf's raw bits as 32-bit words, and a position-weighted
+    sum (so moved values count too). Integer sums wrap exactly, in any order of reduction,
+    so a checkpoint restored onto another mesh has the same fingerprint."""
+    import jax
+    import jax.numpy as jnp
+
+    if jnp.issubdtype(x.dtype, jax.dtypes.prng_key):
+        x = jax.random.key_data(x)
+    if x.dtype == jnp.bool_:
+        x = x.astype(jnp.uint8)
+    size = jnp.dtype(x.dtype).itemsize
+    if size <= 4:
+        words = jax.lax.bitcast_convert_type(x, {1: jnp.uint8, 2: jnp.uint16, 4: jnp.uint32}[size]).astype(jnp.uint32)
+    else:  # 8-byte values become two 32-bit words
+        words = jax.lax.bitcast_convert_type(x, jnp.uint32)
+    words = words.reshape(-1)
+    index = jnp.arange(words.shape[0], dtype=jnp.uint32)
+    weighted = words * (index * jnp.uint32(2654435761) + jnp.uint32(1))
+    return jnp.stack([jnp.sum(words, dtype=jnp.uint32), jnp.sum(weighted, dtype=jnp.uint32)])
+
+
+def fingerprints(tree: Any) -> dict[str, str]:
+    """{leaf path: 16 hex digits} for every array of `tree` (computed where the arrays live,
+    one small jitted reduction; only 8 bytes per leaf reach the host)."""
+    import jax
+
+    global _FINGERPRINT_FN
+    if _FINGERPRINT_FN is None:
+        _FINGERPRINT_FN = jax.jit(lambda leaves: [_leaf_sums(x) for x in leaves])
+    with_paths = jax.tree_util.tree_flatten_with_path(tree)[0]
+    if not with_paths:
+        return {}
+    sums = jax.device_get(_FINGERPRINT_FN([x for _, x in with_paths]))
+    return {jax.tree_util.keystr(path): "".join(f"{int(v):08x}" for v in s) for (path, _), s in zip(with_paths, sums)}
+
+
+def _check_fingerprints(step: int, item: str, tree: Any, expected: Optional[dict]) -> None:
+    if not expected:  # written before checkpoints carried fingerprints
+        return
+    got = fingerprints(tree)
+    bad = [name for name in expected if got.get(name) != expected[name]]
+    if bad or set(got) != set(expected):
+        what = f"{item}{bad[0]}" if bad else f"{item} has other arrays than were saved"
+        more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+        raise DamagedCheckpoint(step, f"{what}{more} is not what was saved (fingerprint mismatch)")
 
 
 def checkpoint_dir(workdir: str | os.PathLike) -> epath.Path:
@@ -59,13 +172,24 @@ class Checkpointer:
         self.directory = checkpoint_dir(workdir)
         if read_only and not self.directory.is_dir():
             raise CheckpointError(f"no checkpoints in {workdir} (missing {self.directory})")
-        options = ocp.CheckpointManagerOptions(
-            max_to_keep=max_to_keep,
-            enable_async_checkpointing=async_save,
-            create=not read_only,
-            read_only=read_only,
-        )
-        self.manager = ocp.CheckpointManager(self.directory, options=options)
+        if not read_only and self.directory.exists() and not self.directory.is_dir():
+            raise CheckpointError(f"{self.directory} is a file, not a checkpoints folder")
+        try:
+            with _quiet_absl():
+                options = ocp.CheckpointManagerOptions(
+                    max_to_keep=max_to_keep,
+                    enable_async_checkpointing=async_save,
+                    create=not read_only,
+                    read_only=read_only,
+                    # Saves cut short (a killed process) leave Orbax temp folders, never a
+                    # step: Orbax's own leftovers, removed when a run opens the manager.
+                    cleanup_tmp_directories=not read_only,
+                )
+                self.manager = ocp.CheckpointManager(self.directory, options=options)
+        except OSError as e:
+            raise CheckpointError(f"cannot open checkpoints in {self.directory}: {error_reason(e)}") from None
+        self._pending: Optional[int] = None  # step of the save in flight
+        self._failed = False
 
     # ---- queries
 
@@ -73,7 +197,11 @@ class Checkpointer:
         return self.manager.latest_step()
 
     def all_steps(self) -> list[int]:
-        return list(self.manager.all_steps())
+        return sorted(self.manager.all_steps())
+
+    def reload(self) -> None:
+        """Re-reads the steps on disk (after step folders were moved by someone else)."""
+        self.manager.reload()
 
     # ---- save
 
@@ -81,27 +209,68 @@ class Checkpointer:
         """Starts an (async) save of `state` = {params, opt_state, step, rng} after `step` steps.
 
         The Grain iterator state is read synchronously here (Orbax runs non-async handlers
-        in the blocking part of the save), so it matches `state` exactly.
+        in the blocking part of the save), so it matches `state` exactly. The arrays'
+        fingerprints go into `meta`, for the restore to check.
         """
         ocp = _ocp()
         from grain.checkpoint import CheckpointSave
 
+        opt_state = {k: v for k, v in state.items() if k != "params"}
+        prints = {"params": fingerprints(state["params"]), "opt_state": fingerprints(opt_state)}
         items = dict(
             params=ocp.args.StandardSave(state["params"]),
-            opt_state=ocp.args.StandardSave({k: v for k, v in state.items() if k != "params"}),
-            meta=ocp.args.JsonSave({**meta, "step": int(step)}),
+            opt_state=ocp.args.StandardSave(opt_state),
+            meta=ocp.args.JsonSave({**meta, "step": int(step), "fingerprints": prints}),
         )
         if data_iterator is not None:
             items["data"] = CheckpointSave(data_iterator)
-        self.manager.save(step, args=ocp.args.Composite(**items), force=True)
+        with self._saving(step):  # also where an earlier async save's failure surfaces
+            self.manager.save(step, args=ocp.args.Composite(**items), force=True)
+        self._pending = step
+
+    @contextlib.contextmanager
+    def _saving(self, step: Optional[int]):
+        try:
+            yield
+        except CheckpointError:
+            raise
+        except Exception as e:  # the disk, not the code: say which step and what is left
+            self._failed = True
+            failed = self._pending if self._pending is not None else step
+            self._pending = None
+            raise CheckpointSaveError(f"saving checkpoint step {failed} in {self.directory} failed: {error_reason(e)}; "
+                                      f"{self._newest_complete()}") from e
+
+    def _newest_complete(self) -> str:
+        try:
+            self.manager.reload()
+            steps = self.all_steps()
+        except Exception:  # noqa: BLE001 - only for the message
+            steps = []
+        steps = [s for s in steps if s != self._pending]
+        return f"the newest complete checkpoint is step {steps[-1]}" if steps else "no complete checkpoint is left"
 
     def wait(self) -> None:
         """Blocks until every pending save is committed (call on every exit path)."""
-        self.manager.wait_until_finished()
+        with self._saving(None):
+            self.manager.wait_until_finished()
+        self._pending = None
 
     def close(self) -> None:
-        self.manager.wait_until_finished()
-        self.manager.close()
+        """Waits for the pending save and closes; after a failed save (already raised)
+        closes quietly."""
+        failed_before = self._failed
+        try:
+            self.wait()
+        except CheckpointSaveError:
+            if not failed_before:
+                raise
+        finally:
+            try:
+                self.manager.close()
+            except Exception:  # noqa: BLE001
+                if not self._failed:
+                    raise
 
     # ---- restore
 
@@ -109,19 +278,26 @@ class Checkpointer:
         step = self.resolve_step(step)
         ocp = _ocp()
         try:
-            restored = self.manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))
-        except (FileNotFoundError, ValueError, KeyError) as e:
-            raise CheckpointError(f"checkpoint {self.directory / str(step)} has no readable metadata: {e}") from None
-        return dict(restored["meta"])
+            with _quiet_absl():
+                restored = self.manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))
+            meta = restored["meta"]
+            if not isinstance(meta, dict):
+                raise ValueError(f"metadata is {type(meta).__name__}, not a JSON object")
+        except Exception as e:  # noqa: BLE001 - any failure to read is damage
+            raise DamagedCheckpoint(step, f"no readable metadata ({error_reason(e)})") from None
+        return dict(meta)
 
-    def restore(self, step: int, abstract_state: dict, data_iterator: Any = None) -> dict:
-        """The state at `step`, laid out as `abstract_state` (shapes, dtypes, shardings).
+    def restore(self, step: int, abstract_state: dict, data_iterator: Any = None, meta: Optional[dict] = None) -> dict:
+        """The state at `step`, laid out as `abstract_state` (shapes, dtypes, shardings),
+        checked against the fingerprints in `meta` (read here when not given).
 
         `data_iterator`, when given, is moved to the saved data position in place.
+        Raises `DamagedCheckpoint` when the checkpoint cannot be read back exactly.
         """
         ocp = _ocp()
         from grain.checkpoint import CheckpointRestore
 
+        meta = self.read_meta(step) if meta is None else meta
         items = dict(
             params=ocp.args.StandardRestore(abstract_state["params"]),
             opt_state=ocp.args.StandardRestore({k: v for k, v in abstract_state.items() if k != "params"}),
@@ -129,8 +305,20 @@ class Checkpointer:
         if data_iterator is not None:
             self._check_data_processes(step)
             items["data"] = CheckpointRestore(data_iterator)
-        restored = self.manager.restore(step, args=ocp.args.Composite(**items))
+        restored = self._read(step, ocp.args.Composite(**items))
+        prints = meta.get("fingerprints") or {}
+        _check_fingerprints(step, "params", restored["params"], prints.get("params"))
+        _check_fingerprints(step, "opt_state", restored["opt_state"], prints.get("opt_state"))
         return {"params": restored["params"], **restored["opt_state"]}
+
+    def _read(self, step: int, args) -> Any:
+        try:
+            with _quiet_absl():
+                return self.manager.restore(step, args=args)
+        except CheckpointError:
+            raise
+        except Exception as e:  # noqa: BLE001 - a truncated array, a missing file, bad JSON
+            raise DamagedCheckpoint(step, error_reason(e)) from e
 
     def _check_data_processes(self, step: int) -> None:
         """Grain saves one data position per process (`process_<i>-of-<n>.json`): a run can
@@ -145,11 +333,45 @@ class Checkpointer:
                 f"checkpoint {self.directory / str(step)} was written by {written_by} process(es), this run has "
                 f"{jax.process_count()}: the data position cannot be resumed (use the same number of processes)")
 
-    def restore_params(self, step: int, abstract_params: Any) -> Any:
-        """Only the parameters (inference never reads the optimizer state)."""
+    def restore_params(self, step: int, abstract_params: Any, meta: Optional[dict] = None) -> Any:
+        """Only the parameters (inference never reads the optimizer state), verified."""
         ocp = _ocp()
-        restored = self.manager.restore(step, args=ocp.args.Composite(params=ocp.args.StandardRestore(abstract_params)))
+        meta = self.read_meta(step) if meta is None else meta
+        restored = self._read(step, ocp.args.Composite(params=ocp.args.StandardRestore(abstract_params)))
+        _check_fingerprints(step, "params", restored["params"], (meta.get("fingerprints") or {}).get("params"))
         return restored["params"]
+
+    def restore_newest(self, restore: Callable[[int, dict], Any], *, check: Optional[Callable[[int, dict], None]] = None,
+                       say: Optional[Callable[[str], None]] = None, steps: Optional[list[int]] = None):
+        """(step, meta, restore(step, meta), damaged) for the newest checkpoint that restores.
+
+        Tries `steps` (default: all, newest first). A damaged checkpoint is reported
+        through `say` in one line and the next older one is tried; `check(step, meta)`
+        may refuse a checkpoint outright (another model): that is raised, not skipped.
+        `damaged` lists the (step, reason) of those skipped. If none restores, raises a
+        one-line CheckpointError naming each step and why.
+        """
+        candidates = sorted(self.all_steps() if steps is None else steps, reverse=True)
+        if not candidates:
+            raise CheckpointError(f"no checkpoint found in {self.directory}")
+        damaged = []
+        for i, step in enumerate(candidates):
+            try:
+                meta = self.read_meta(step)
+                if check is not None:
+                    check(step, meta)
+                result = restore(step, meta)
+            except DamagedCheckpoint as e:
+                damaged.append((step, e.reason))
+                if say is not None:
+                    nxt = f"trying step {candidates[i + 1]}" if i + 1 < len(candidates) else "no older checkpoint left"
+                    say(f"checkpoint step {step} does not restore ({e.reason}); {nxt}")
+                continue
+            return step, meta, result, damaged
+        if len(damaged) == 1:
+            raise CheckpointError(f"checkpoint step {damaged[0][0]} in {self.directory} does not restore: {damaged[0][1]}")
+        raise CheckpointError(f"no checkpoint in {self.directory} restores: "
+                              + "; ".join(f"step {s}: {r}" for s, r in damaged))
 
     def resolve_step(self, step: Optional[int]) -> int:
         """`step` if a checkpoint exists there; None = the latest."""

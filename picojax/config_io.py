@@ -11,6 +11,7 @@ import dataclasses
 import difflib
 import importlib.util
 import json
+import math
 import os
 import types
 import typing
@@ -200,6 +201,7 @@ def validate(cfg: Config) -> None:
     """Checks field types and the constraints between fields of a resolved config."""
     _check_types(cfg, "")
     _check_positive(cfg)
+    _check_ranges(cfg)
     m, t, mesh = cfg.model, cfg.train, cfg.mesh
     if m.n_heads is not None and m.n_kv_heads is not None and m.n_heads % m.n_kv_heads:
         raise ConfigError(f"model.n_heads={m.n_heads} is not a multiple of model.n_kv_heads={m.n_kv_heads}")
@@ -216,6 +218,35 @@ def validate(cfg: Config) -> None:
     for key, value in sizes.items():
         if value == 0 or value < -1:
             raise ConfigError(f"{key} must be a positive size or -1, got {value}")
+
+
+def _check_ranges(cfg: Config) -> None:
+    """Numbers that make no sense negative (or infinite, or NaN)."""
+    o, t, c = cfg.optim, cfg.train, cfg.checkpoint
+    floats = {"optim.base_lr": o.base_lr, "optim.lr": o.lr, "optim.muon_lr": o.muon_lr,
+              "optim.weight_decay": o.weight_decay, "optim.eps": o.eps, "optim.clip_norm": o.clip_norm,
+              "optim.min_lr_ratio": o.min_lr_ratio, "optim.decay_fraction": o.decay_fraction,
+              "train.tokens_per_param": t.tokens_per_param, "checkpoint.every_minutes": c.every_minutes,
+              "model.logit_softcap": cfg.model.logit_softcap, "model.init_std": cfg.model.init_std,
+              "model.norm_eps": cfg.model.norm_eps, "model.rope_theta": cfg.model.rope_theta}
+    for key, value in floats.items():
+        if value is not None and not (math.isfinite(value) and value >= 0):
+            raise ConfigError(f"{key} must be a finite number >= 0, got {value}")
+    for key in ("optim.b1", "optim.b2"):
+        value = getattr(o, key.split(".")[1])
+        if not 0 <= value < 1:
+            raise ConfigError(f"{key} must be in [0, 1), got {value}")
+    for key, value in {"optim.min_lr_ratio": o.min_lr_ratio, "optim.decay_fraction": o.decay_fraction}.items():
+        if value > 1:
+            raise ConfigError(f"{key} must be in [0, 1], got {value}")
+    ints = {"train.log_every": t.log_every, "train.eval_every": t.eval_every, "train.eval_batches": t.eval_batches,
+            "train.task_eval_every": t.task_eval_every, "train.task_eval_limit": t.task_eval_limit,
+            "checkpoint.every_steps": c.every_steps, "mesh.cpu_devices": cfg.mesh.cpu_devices,
+            "optim.warmup_steps": o.warmup_steps, "data.prefetch": cfg.data.prefetch,
+            "data.num_workers": cfg.data.num_workers}
+    for key, value in ints.items():
+        if value is not None and value < 0:
+            raise ConfigError(f"{key} must be >= 0, got {value}")
 
 
 def _check_positive(cfg: Config) -> None:
@@ -250,6 +281,54 @@ def load(preset: str | None = None, overrides: Iterable[str] = ()) -> Config:
     """Preset + overrides -> a resolved, validated Config."""
     cfg = apply_overrides(load_preset(preset), overrides)
     _check_types(cfg, "")  # catch a preset's typos before deriving from them
+    _check_positive(cfg)
+    cfg = resolve(cfg)
+    validate(cfg)
+    return cfg
+
+
+# What a resumed run may not change: the weights' shapes and meaning, the tokenizer, the
+# task (the documents' format) and the optimizer (its state's layout). Everything else may
+# (steps, eval and checkpoint cadence, logging, the mesh, data paths, the LR).
+FROZEN_ON_RESUME = ("model.", "data.task", "data.tokenizer", "optim.name")
+
+# Inputs of a derivation, and the field they derive: in a run's saved (resolved) config the
+# derived field is already a number, so changing only the input would do nothing.
+DERIVED_FROM = {"train.tokens_per_param": "train.steps", "optim.base_lr": "optim.lr",
+                "optim.warmup_fraction": "optim.warmup_steps"}
+
+
+def frozen_on_resume(key: str) -> bool:
+    return any(key == k or (k.endswith(".") and key.startswith(k)) for k in FROZEN_ON_RESUME)
+
+
+def get_value(cfg: Config, key: str) -> Any:
+    node, f = _field_of(cfg, key)
+    return getattr(node, f.name)
+
+
+def resume(saved: Config, overrides: Iterable[str] = (), where: str = "the run") -> Config:
+    """A run's saved config with ``--set`` overrides applied, for resuming it.
+
+    Overrides may change what a resume can change; a change to a key in
+    `FROZEN_ON_RESUME`, or to a derivation input whose derived field is already fixed, is
+    refused naming the key.
+    """
+    overrides = list(overrides)
+    cfg = apply_overrides(saved, overrides)
+    keys = [item.split("=", 1)[0].strip() for item in overrides]
+    for key in keys:
+        old, new = get_value(saved, key), get_value(cfg, key)
+        if old == new:
+            continue
+        if frozen_on_resume(key):
+            raise ConfigError(f"{key} cannot change when resuming {where} (the run has {old!r}, --set gives "
+                              f"{new!r}): train it in a fresh --workdir")
+        derived = DERIVED_FROM.get(key)
+        if derived is not None and derived not in keys:
+            raise ConfigError(f"{key} only sets {derived} when {derived} is derived, and {where} has "
+                              f"{derived}={get_value(saved, derived)!r}: --set {derived}=... instead")
+    _check_types(cfg, "")
     _check_positive(cfg)
     cfg = resolve(cfg)
     validate(cfg)

@@ -4,6 +4,7 @@
       config.json        the resolved config (JSON; `picojax.config_io`)
       tokenizer.model    the run's own copy of its tokenizer, so a sampler needs only WORKDIR
       checkpoints/<N>/   Orbax checkpoints (`picojax.checkpoint`), N = steps done
+      damaged_checkpoints/<N>/  checkpoints that failed to restore, moved aside (never deleted)
       metrics.jsonl      one JSON object per logged step (`picojax.writers`)
       tb/                TensorBoard event files
 
@@ -15,8 +16,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 from pathlib import Path
-from typing import NamedTuple, Optional
+from typing import Callable, NamedTuple, Optional
 
 from etils import epath
 
@@ -25,6 +27,7 @@ from picojax import paths
 CONFIG = "config.json"
 TOKENIZER = "tokenizer.model"
 CHECKPOINTS = "checkpoints"
+DAMAGED = "damaged_checkpoints"
 METRICS = "metrics.jsonl"
 TENSORBOARD = "tb"
 
@@ -58,6 +61,10 @@ class RunDir:
     @property
     def checkpoints(self) -> epath.Path:
         return self.path / CHECKPOINTS
+
+    @property
+    def damaged(self) -> epath.Path:
+        return self.path / DAMAGED
 
     @property
     def metrics_path(self) -> epath.Path:
@@ -123,13 +130,27 @@ class RunDir:
         finally:
             ckpt.close()
 
-    def restore_for_inference(self, *, step: Optional[int] = None, mesh=None) -> Restored:
-        """(cfg, model, tokenizer, step) of a checkpoint (default: the latest).
+    def move_damaged(self, step: int) -> epath.Path:
+        """Moves checkpoint `step` (one that failed to restore) to damaged_checkpoints/, out
+        of Orbax's way: a resumed run will save that step again. Nothing is deleted; a
+        name already taken gets a suffix."""
+        paths.ensure_dir(self.damaged)
+        target, n = self.damaged / str(step), 1
+        while target.exists():
+            target, n = self.damaged / f"{step}.{n}", n + 1
+        (self.checkpoints / str(step)).rename(target)
+        return target
+
+    def restore_for_inference(self, *, step: Optional[int] = None, mesh=None,
+                              warn: Optional[Callable[[str], None]] = None) -> Restored:
+        """(cfg, model, tokenizer, step) of a checkpoint (default: the latest that restores).
 
         The config and the tokenizer come from the run itself (the checkpoint's metadata
         and the run's tokenizer copy, checked against the sha256 the checkpoint recorded).
-        Only the parameters are read. The model lands on `mesh`, by default every current
-        device with the weights replicated.
+        Only the parameters are read, and checked against their saved fingerprints. The
+        model lands on `mesh`, by default every current device with the weights replicated.
+        Without `step`, a damaged newest checkpoint is reported through `warn` (default: a
+        line on stderr) and the next older one is used; an explicit `step` must restore.
         """
         import dataclasses
 
@@ -139,23 +160,38 @@ class RunDir:
         from picojax.config import MeshConfig
         from picojax.train_state import model_graphdef
 
+        warn = warn or _warn
         ckpt = self.checkpointer(read_only=True)
-        try:
-            step = ckpt.resolve_step(step)
-            meta = ckpt.read_meta(step)
+        found = {}
+
+        def restore(at: int, meta: dict):
             cfg = checkpoint.config_from_meta(meta)
-            tokenizer = self.tokenizer(cfg, meta.get("tokenizer_sha256"))
-            if mesh is None:
+            found["tokenizer"] = self.tokenizer(cfg, meta.get("tokenizer_sha256"))
+            target = mesh
+            if target is None:
                 cfg = dataclasses.replace(cfg, mesh=MeshConfig(strategy="dp", data=-1, fsdp=1, tensor=1))
-                mesh = sharding.make_mesh(cfg.mesh)
-            params = ckpt.restore_params(step, sharding.abstract_state(cfg, mesh))
+                target = sharding.make_mesh(cfg.mesh)
+            found["cfg"] = cfg
+            return ckpt.restore_params(at, sharding.abstract_state(cfg, target), meta)
+
+        try:
+            steps = None if step is None else [ckpt.resolve_step(step)]
+            step, _, params, damaged = ckpt.restore_newest(restore, steps=steps)
         finally:
             ckpt.close()
-        return Restored(cfg, nnx.merge(model_graphdef(cfg), params), tokenizer, step)
+        for bad, reason in damaged:
+            warn(f"checkpoint step {bad} does not restore ({reason}); using step {step}")
+        cfg = found["cfg"]
+        return Restored(cfg, nnx.merge(model_graphdef(cfg), params), found["tokenizer"], step)
 
 
-def restore_for_inference(workdir: str | os.PathLike, *, step: Optional[int] = None, mesh=None) -> Restored:
-    return RunDir(workdir).restore_for_inference(step=step, mesh=mesh)
+def restore_for_inference(workdir: str | os.PathLike, *, step: Optional[int] = None, mesh=None,
+                          warn: Optional[Callable[[str], None]] = None) -> Restored:
+    return RunDir(workdir).restore_for_inference(step=step, mesh=mesh, warn=warn)
+
+
+def _warn(message: str) -> None:
+    print(f"picojax: warning: {message}", file=sys.stderr, flush=True)
 
 
 def _local_copy(path: epath.Path):

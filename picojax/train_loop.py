@@ -54,9 +54,12 @@ def train(cfg: Config, workdir: str | os.PathLike, *, hooks: Sequence[Any] = (),
     with StopSignals() as signals:  # from the start: a SIGTERM while compiling still checkpoints
         trainer = Trainer(cfg, paths.run_path(workdir), hooks=hooks, devices=devices, progress=progress)
         try:
-            return trainer.run(stop_after, signals)
-        finally:
-            trainer.close()
+            summary = trainer.run(stop_after, signals)
+        except BaseException:
+            trainer.close(quiet=True)  # the error in flight is the one to report
+            raise
+        trainer.close()
+        return summary
 
 
 class Trainer:
@@ -67,6 +70,7 @@ class Trainer:
         self.mesh = sharding.make_mesh(cfg.mesh, devices)
         self.tokenizer = _load_tokenizer(cfg)
         self.run_dir = RunDir(workdir)
+        _make_workdir(self.run_dir)
         self.ckpt = self.run_dir.checkpointer(max_to_keep=cfg.checkpoint.max_to_keep,
                                               async_save=cfg.checkpoint.async_save)
         self.meta = checkpoint.make_meta(cfg, self.tokenizer.sha256)
@@ -80,18 +84,44 @@ class Trainer:
         cfg = self.cfg
         self.tx, self.schedule = optim.make_optimizer(cfg)
         self.graphdef = model_graphdef(cfg)
-        latest = self.ckpt.latest_step()
-        if latest is not None:  # refuse a foreign checkpoint before anything else can fail
-            saved = self.ckpt.read_meta(latest)
-            checkpoint.check_compatible(saved, cfg, self.tokenizer.sha256, str(self.ckpt.directory / str(latest)))
+        steps = self.ckpt.all_steps()
+        where = lambda step: str(self.ckpt.directory / str(step))  # noqa: E731
+        check = lambda step, meta: checkpoint.check_compatible(meta, cfg, self.tokenizer.sha256, where(step))  # noqa: E731
+        if steps:  # refuse a foreign checkpoint before anything else can fail
+            self._check_newest_readable(steps, check)
         self.data_iter = data.make_train_iterator(cfg)
-        if latest is None:
+        if not steps:
             _, state, self.shardings = init_train_state(cfg, self.mesh, self.tx)
             return state, 0
         abstract, self.shardings = abstract_train_state(cfg, self.mesh, self.tx)
-        state = self.ckpt.restore(latest, abstract, self.data_iter)
-        self._say(f"resumed from {self.ckpt.directory / str(latest)}")
-        return state, latest
+        step, _, state, damaged = self.ckpt.restore_newest(
+            lambda step, meta: self.ckpt.restore(step, abstract, self.data_iter, meta), check=check, say=self._say)
+        if damaged:
+            self._set_damaged_aside([bad for bad, _ in damaged], step)
+        self._say(f"resumed from {where(step)}")
+        return state, step
+
+    def _check_newest_readable(self, steps, check) -> None:
+        """The compatibility check of the newest checkpoint whose metadata reads (a damaged
+        one is reported by the restore that follows)."""
+        for step in sorted(steps, reverse=True):
+            try:
+                meta = self.ckpt.read_meta(step)
+            except checkpoint.DamagedCheckpoint:
+                continue
+            check(step, meta)
+            return
+
+    def _set_damaged_aside(self, steps, resumed_from: int) -> None:
+        """Checkpoints newer than the one resumed from that failed to restore: moved to
+        damaged_checkpoints/ (never deleted), so this run can save those steps again and
+        Orbax's keep-the-newest policy does not count them."""
+        if self.is_main:
+            for bad in steps:
+                target = self.run_dir.move_damaged(bad)
+                self._say(f"moved the damaged checkpoint step {bad} to {target} (nothing deleted)")
+        distributed.barrier("picojax_damaged_checkpoints_moved")
+        self.ckpt.reload()
 
     def _write_run_files(self) -> None:
         if not self.is_main:
@@ -273,23 +303,35 @@ class Trainer:
         if self.is_main:
             print(f"picojax train: {message}", file=sys.stderr, flush=True)
 
-    def close(self) -> None:
-        """Every exit path: pending checkpoints committed, event files flushed."""
+    def close(self, quiet: bool = False) -> None:
+        """Every exit path: pending checkpoints committed, event files flushed. `quiet`:
+        an error is already on its way out; failures to close (a full disk) add nothing."""
         self._close_bar()
-        try:
-            self.ckpt.close()
-            data_iter = getattr(self, "data_iter", None)
-            if data_iter is not None and hasattr(data_iter, "close"):
-                data_iter.close()  # stops Grain's prefetch thread
-        finally:
-            if self.writer is not None:
-                self.writer.close()
+        steps = [self.ckpt.close, getattr(getattr(self, "data_iter", None), "close", None),  # Grain's prefetch thread
+                 self.writer.close if self.writer is not None else None]
+        first = None
+        for close in filter(None, steps):
+            try:
+                close()
+            except Exception as e:  # noqa: BLE001 - close the rest, then raise the first
+                first = first or e
+        if first is not None and not quiet:
+            raise first
 
 
 def _hook_due(hook, step: int, end: int) -> bool:
     """A hook runs every `hook.every` steps (0 = only at the end, which `_finish` does)."""
     every = int(getattr(hook, "every", 0) or 0)
     return every > 0 and step % every == 0 and step < end
+
+
+def _make_workdir(run_dir: RunDir) -> None:
+    try:
+        if run_dir.path.exists() and not run_dir.path.is_dir():
+            raise ConfigError(f"workdir {run_dir.path} is a file, not a folder")
+        paths.ensure_dir(run_dir.path)
+    except OSError as e:
+        raise ConfigError(f"cannot create the workdir {run_dir.path}: {checkpoint.error_reason(e)}") from None
 
 
 def _load_tokenizer(cfg: Config) -> Tokenizer:

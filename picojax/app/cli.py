@@ -8,12 +8,18 @@ import heavy libraries (JAX) inside ``run`` so that ``--help`` stays instant.
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 
 from picojax import __version__
 from picojax.app import commands
 from picojax.app.commands._registry import discover, register
 from picojax.errors import UserError
+
+
+# OS errors that say something about the machine, never about the code: a full disk, a
+# quota, a read-only or forbidden place. They get one line and exit 2 like a UserError.
+_ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,11 +38,22 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args._run(args) or 0)
     except UserError as e:
-        print(f"picojax {args.verb}: error: {e}", file=sys.stderr)
+        print(f"picojax {args.verb}: error: {_one_line(e)}", file=sys.stderr)
+        return int(getattr(e, "exit_code", 2))
+    except OSError as e:
+        if e.errno not in _ENVIRONMENT_ERRNOS:  # anything else is a bug: keep its traceback
+            raise
+        where = f": {e.filename}" if e.filename else ""
+        print(f"picojax {args.verb}: error: {e.strerror}{where}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"picojax {args.verb}: interrupted", file=sys.stderr)
         return 130
+
+
+def _one_line(e: BaseException) -> str:
+    """The message on one line, whatever the exception's text holds."""
+    return " ".join(str(e).split()) or type(e).__name__
 
 
 if __name__ == "__main__":

@@ -23,12 +23,17 @@ def run(args) -> int:
     import time
 
     from data_gen.rpg import Options, write_dataset
+    from picojax.errors import UserError
 
     opts = Options(seed=args.seed, train_records=args.train_records, val_records=args.val_records,
                    eval_records=args.eval_records, eval_fights=args.eval_fights, alias_rate=args.alias_rate,
                    fight_share=args.fight_share)
     start = time.perf_counter()
-    manifest = write_dataset(args.out, opts, progress=not args.no_progress)
+    try:
+        manifest = write_dataset(args.out, opts, progress=not args.no_progress)
+    except OSError as e:  # the folder cannot be made or written (read-only, missing parent, full disk)
+        where = f" ({e.filename})" if e.filename else ""
+        raise UserError(f"--out {args.out}: cannot write the dataset there: {e.strerror or e}{where}") from None
     seconds = time.perf_counter() - start
     records = sum(n for f, n in manifest["counts"].items() if f.endswith(".txt"))
     print(f"wrote {args.out}: {records:,} records in {len(manifest['counts'])} files "

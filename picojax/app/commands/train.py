@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import os
 import sys
 
 from picojax.app.commands._common import add_config_args
@@ -26,15 +29,15 @@ def add_arguments(parser):
 
 
 def _config(args):
-    """--config/--set as given; with neither, the workdir's own config (a plain resume)."""
+    """--config/--set as given; without --config, a workdir holding config.json resumes with
+    it, --set changing only what a resume may change (`picojax.config_io.resume`)."""
     from picojax import config_io
     from picojax.paths import run_path
 
-    saved = run_path(args.workdir) / "config.json"
-    if args.config is None and not args.overrides and saved.is_file():
-        cfg = config_io.load_json(saved)
-        config_io.validate(cfg)
-        return cfg
+    workdir = run_path(args.workdir)
+    saved = workdir / "config.json"
+    if args.config is None and saved.is_file():
+        return config_io.resume(config_io.load_json(saved), args.overrides, where=str(workdir))
     return config_io.load(args.config, args.overrides)
 
 
@@ -60,13 +63,55 @@ def run(args) -> int:
         print(f"devices: {jax.device_count()} x {jax.devices()[0].device_kind} over {jax.process_count()} process(es)",
               flush=True)
     hooks = [] if args.no_task_evals else task_hooks(cfg)
-    summary = train(cfg, args.workdir, hooks=hooks, stop_after=args.stop_after, progress=not args.no_progress)
+    with _background_failures_reported_once():
+        summary = train(cfg, args.workdir, hooks=hooks, stop_after=args.stop_after, progress=not args.no_progress)
     if main:
         print("summary: " + ", ".join(f"{k}={_fmt(v)}" for k, v in summary.items() if k != "hooks"), flush=True)
     if summary.get("stopped") == "nan":
         print(f"picojax train: error: {summary['error']}", file=sys.stderr)
         return 1
     return 0
+
+
+@contextlib.contextmanager
+def _background_failures_reported_once():
+    """A failed save (a full disk) is reported by the trainer in one line; without this its
+    background threads would add hundreds of lines of the same: Orbax logs each failed
+    write with a traceback, asyncio complains about futures nobody awaited, TensorStore
+    callbacks hit a closed event loop, and TensorBoard's writer fails to flush at exit.
+    Only those are dropped (they stay dropped through interpreter exit, when the last of
+    them appear); anything else still prints."""
+    import logging
+    import threading
+
+    def storage(exc) -> bool:
+        return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
+
+    def background_noise(exc) -> bool:
+        return storage(exc) or (isinstance(exc, RuntimeError) and str(exc) == "Event loop is closed")
+
+    unraisable, thread_hook = sys.unraisablehook, threading.excepthook
+    sys.unraisablehook = lambda u: None if background_noise(u.exc_value) else unraisable(u)
+    threading.excepthook = lambda a: None if background_noise(a.exc_value) else thread_hook(a)
+
+    class Drop(logging.Filter):
+        def filter(self, record):
+            if record.name == "asyncio":
+                return "exception was never retrieved" not in record.getMessage()
+            return not (record.levelno >= logging.ERROR and f"{os.sep}orbax{os.sep}" in record.pathname)
+
+    drop = Drop()
+    loggers = [logging.getLogger("absl"), logging.getLogger("asyncio")]
+    for logger in loggers:
+        logger.addFilter(drop)
+    try:
+        yield
+    except BaseException:
+        raise  # keep the filters: the rest of the noise comes at garbage collection and exit
+    else:
+        sys.unraisablehook, threading.excepthook = unraisable, thread_hook
+        for logger in loggers:
+            logger.removeFilter(drop)
 
 
 def _fmt(v) -> str:
