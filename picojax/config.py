@@ -37,7 +37,7 @@ class ModelConfig:
     init_std: float = 0.02  # stddev of the normal init of embeddings and matrices
     compute_dtype: Literal["auto", "float32", "bfloat16"] = "auto"  # auto: f32 on CPU, bf16 on GPU/TPU
     param_dtype: Literal["float32", "bfloat16"] = "float32"  # dtype parameters are stored in
-    attention: Literal["auto", "xla", "einsum", "cudnn"] = "auto"  # attention kernel; auto = fastest measured per backend
+    attention: Literal["auto", "xla", "einsum", "cudnn", "chunked"] = "auto"  # attention kernel; auto = fastest measured per backend (chunked on CPU, cuDNN on GPU)
     # Derived from depth (None = derive; an explicit value wins):
     d_model: Optional[int] = None  # residual width
     n_heads: Optional[int] = None  # query heads = d_model / head_dim (at least 1)

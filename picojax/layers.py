@@ -27,6 +27,27 @@ def param(rngs: nnx.Rngs, init: Callable, shape: Sequence[int], names: Sequence[
     return nnx.Param(value, out_sharding=tuple(names), eager_sharding=False)
 
 
+def dense(x, w, in_dims: int = 1, preferred_element_type=None):
+    """``x`` contracted with ``w`` over x's last `in_dims` axes and w's first `in_dims`, as
+    one 2-D matmul: leading axes (batch, length) are flattened into rows and w's axes into
+    a [in, out] matrix. XLA's CPU backend runs a [rows, in] @ [in, out] dot (and the
+    transposed dots of its gradient) at about twice the speed of the same contraction
+    written as a 3-D einsum ("btd,dnk->btnk"), whose backward contracts over two token
+    axes at once (measured 8192x288x768: 41 vs 79 ms forward, 36 vs 65 ms for dW)."""
+    lead, contracted = x.shape[:x.ndim - in_dims], x.shape[x.ndim - in_dims:]
+    out = w.shape[in_dims:]
+    rows = x.reshape(-1, _prod(contracted))
+    y = jnp.dot(rows, w.reshape(_prod(contracted), _prod(out)), preferred_element_type=preferred_element_type)
+    return y.reshape(*lead, *out)
+
+
+def _prod(shape) -> int:
+    n = 1
+    for s in shape:
+        n *= int(s)
+    return n
+
+
 def normal(std: float) -> Callable:
     return jax.nn.initializers.normal(stddev=std)
 
@@ -55,9 +76,9 @@ class SwiGLU(nnx.Module):
 
     def __call__(self, x_BxLxD):
         dt = x_BxLxD.dtype
-        gate_BxLxH = x_BxLxD @ self.w_gate[...].astype(dt)
-        up_BxLxH = x_BxLxD @ self.w_up[...].astype(dt)
-        return (jax.nn.silu(gate_BxLxH) * up_BxLxH) @ self.w_down[...].astype(dt)
+        gate_BxLxH = dense(x_BxLxD, self.w_gate[...].astype(dt))
+        up_BxLxH = dense(x_BxLxD, self.w_up[...].astype(dt))
+        return dense(jax.nn.silu(gate_BxLxH) * up_BxLxH, self.w_down[...].astype(dt))
 
 
 def rope_angles(positions_BxL, head_dim: int, theta: float):

@@ -23,7 +23,7 @@ from flax import nnx
 from picojax.attention import Attention, causal_mask
 from picojax.config import ModelConfig, derive_model_dims
 from picojax.errors import ConfigError
-from picojax.layers import RMSNorm, SwiGLU, normal, param, rope_angles
+from picojax.layers import RMSNorm, SwiGLU, dense, normal, param, rope_angles
 
 _DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
 
@@ -51,8 +51,8 @@ class Block(nnx.Module):
         self.mlp = SwiGLU(m.d_model, m.mlp_hidden, std=m.init_std, out_std=m.init_std / (2 * m.depth) ** 0.5,
                           param_dtype=param_dtype, rngs=rngs)
 
-    def __call__(self, x_BxLxD, cos, sin, mask_BxLxL):
-        x_BxLxD = x_BxLxD + self.attn(self.attn_norm(x_BxLxD), cos, sin, mask_BxLxL)
+    def __call__(self, x_BxLxD, cos, sin, mask_BxLxL, segment_ids_BxL=None):
+        x_BxLxD = x_BxLxD + self.attn(self.attn_norm(x_BxLxD), cos, sin, mask_BxLxL, segment_ids_BxL)
         return x_BxLxD + self.mlp(self.mlp_norm(x_BxLxD))
 
     def decode(self, x_BxTxD, cos, sin, positions_BxT, cache):
@@ -82,11 +82,9 @@ class Transformer(nnx.Module):
         x_BxLxD = self.final_norm(x_BxLxD)
         dt = x_BxLxD.dtype
         if self.head is None:
-            logits_BxLxV = jnp.einsum("bld,vd->blv", x_BxLxD, self.embed[...].astype(dt),
-                                      preferred_element_type=jnp.float32)
+            logits_BxLxV = dense(x_BxLxD, self.embed[...].astype(dt).T, preferred_element_type=jnp.float32)
         else:
-            logits_BxLxV = jnp.einsum("bld,dv->blv", x_BxLxD, self.head[...].astype(dt),
-                                      preferred_element_type=jnp.float32)
+            logits_BxLxV = dense(x_BxLxD, self.head[...].astype(dt), preferred_element_type=jnp.float32)
         logits_BxLxV = logits_BxLxV.astype(jnp.float32)
         cap = self.cfg.logit_softcap
         if cap > 0:  # bounds logits smoothly (Gemma 2); keeps early training from overconfident spikes
@@ -111,10 +109,12 @@ class Transformer(nnx.Module):
         if positions_BxL is None:
             positions_BxL = jnp.broadcast_to(jnp.arange(n, dtype=jnp.int32), (b, n))
         cos, sin = self._rope(positions_BxL)
-        # None = plain causal: fused kernels then use is_causal instead of a dense mask.
+        # None = plain causal: fused kernels then use is_causal instead of a dense mask. The
+        # chunked kernel builds its mask per block from the segment ids (XLA then drops the
+        # dense one, which nothing reads).
         mask = None if segment_ids_BxL is None else causal_mask(segment_ids_BxL)
         for block in self.blocks:
-            x_BxLxD = block(x_BxLxD, cos, sin, mask)
+            x_BxLxD = block(x_BxLxD, cos, sin, mask, segment_ids_BxL)
         return self._logits(x_BxLxD)
 
     # -- sampling ---------------------------------------------------------------------------

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from picojax.attention import causal_mask, einsum_attention, fused_attention
+from picojax.attention import causal_mask, chunked_attention, einsum_attention, fused_attention
+from picojax.layers import dense
 from picojax.config import ModelConfig, derive_model_dims, param_count
 from picojax.errors import ConfigError
 from picojax.model import Transformer, compute_dtype
@@ -115,11 +116,53 @@ def test_attention_kernels_agree(packed):
                                atol=1e-5, rtol=1e-5)
 
 
+@pytest.mark.parametrize("packed", [True, False])
+@pytest.mark.parametrize("length,chunk", [(9, 4), (16, 16), (37, 8), (5, 64)])
+def test_chunked_attention_equals_the_plain_kernel_and_its_gradient(packed, length, chunk):
+    """Blocks of queries against only the keys before them: the same outputs and gradients
+    as the dense einsum kernel, for lengths that do and do not divide into chunks, GQA, and
+    packed segments (padding included)."""
+    q = jax.random.normal(jax.random.key(4), (2, length, 4, 8))
+    k, v = jax.random.normal(jax.random.key(5), (2, 2, length, 2, 8))
+    seg = jnp.array([[1] * (length // 3) + [2] * (length - length // 3 - 2) + [0, 0], [1] * length]) if packed else None
+    mask = causal_mask(seg) if packed else None
+
+    def loss(fn):
+        return lambda q, k, v: jnp.sum(fn(q, k, v) * jnp.cos(jnp.arange(8.0)))
+
+    plain = lambda q, k, v: einsum_attention(q, k, v, mask)  # noqa: E731
+    chunked = lambda q, k, v: chunked_attention(q, k, v, seg, chunk=chunk)  # noqa: E731
+    np.testing.assert_allclose(jax.jit(chunked)(q, k, v), jax.jit(plain)(q, k, v), atol=1e-5, rtol=1e-5)
+    for got, want in zip(jax.grad(loss(chunked), argnums=(0, 1, 2))(q, k, v),
+                         jax.grad(loss(plain), argnums=(0, 1, 2))(q, k, v)):
+        np.testing.assert_allclose(got, want, atol=1e-5, rtol=1e-5)
+
+
+def test_chunked_attention_is_causal():
+    q, k, v = (jax.random.normal(jax.random.key(i), (1, 20, 2, 8)) for i in range(3))
+    out = chunked_attention(q, k, v, chunk=6)
+    v_later = v.at[:, 10:].set(0.0)  # changing later values must not move earlier outputs
+    np.testing.assert_array_equal(chunked_attention(q, k, v_later, chunk=6)[:, :10], out[:, :10])
+
+
+def test_dense_is_the_einsum_it_replaces():
+    x = jax.random.normal(jax.random.key(7), (2, 5, 6))
+    w3 = jax.random.normal(jax.random.key(8), (6, 3, 4))
+    np.testing.assert_allclose(dense(x, w3), jnp.einsum("btd,dnk->btnk", x, w3), atol=1e-5, rtol=1e-5)
+    o = jax.random.normal(jax.random.key(9), (2, 5, 3, 4))
+    wo = jax.random.normal(jax.random.key(10), (3, 4, 6))
+    np.testing.assert_allclose(dense(o, wo, in_dims=2), jnp.einsum("btnk,nkd->btd", o, wo), atol=1e-5, rtol=1e-5)
+    gx, gw = jax.grad(lambda x, w: jnp.sum(jnp.sin(dense(x, w))), argnums=(0, 1))(x, w3)
+    ex, ew = jax.grad(lambda x, w: jnp.sum(jnp.sin(jnp.einsum("btd,dnk->btnk", x, w))), argnums=(0, 1))(x, w3)
+    np.testing.assert_allclose(gx, ex, atol=1e-5, rtol=1e-5)
+    np.testing.assert_allclose(gw, ew, atol=1e-5, rtol=1e-5)
+
+
 def test_every_attention_choice_gives_the_same_logits():
     tokens = jax.random.randint(jax.random.key(6), (2, 16), 0, 97)
-    outs = [np.asarray(jax.jit(_model(tiny(attention=a)))(tokens)) for a in ("auto", "einsum", "xla")]
-    np.testing.assert_allclose(outs[1], outs[0], atol=1e-5)
-    np.testing.assert_allclose(outs[2], outs[0], atol=1e-5)
+    outs = [np.asarray(jax.jit(_model(tiny(attention=a)))(tokens)) for a in ("auto", "einsum", "xla", "chunked")]
+    for other in outs[1:]:
+        np.testing.assert_allclose(other, outs[0], atol=1e-5)
 
 
 def test_dtype_policy():
