@@ -38,9 +38,10 @@ class MetricsWriter:
         self.tb = None
         self._jsonl = None
         self._last_step: dict[str, int] = {}  # tag -> last step written (hparams reuse them)
+        self._last_value: dict[str, float] = {}  # tag -> last value written (the HParams tab's final evals)
         if not enabled:
             return
-        from tensorboardX import SummaryWriter
+        SummaryWriter = _summary_writer_class()
 
         if paths.is_remote(self.workdir):
             _use_closing_once_gcs_writer()
@@ -66,6 +67,7 @@ class MetricsWriter:
         for name, value in clean.items():
             self.tb.add_scalar(name, value, step)
             self._last_step[name] = int(step)
+            self._last_value[name] = value
         self._jsonl.write(json.dumps({"step": int(step), **{k: _json_float(v) for k, v in clean.items()}}) + "\n")
 
     def text(self, step: int, tag: str, text: str) -> None:
@@ -81,11 +83,20 @@ class MetricsWriter:
 
     def hparams(self, hparams: Mapping[str, Any], metrics: Mapping[str, float], step: int = 0) -> None:
         """The run's config in TensorBoard's HParams tab, next to its final metrics (written
-        at `step`, the run's last: at step 0 they would plot as a point at the curve's start)."""
+        at `step`, the run's last: at step 0 they would plot as a point at the curve's start).
+
+        A config's flat ``model.*`` keys also bring the model's size and compute
+        (`model_hparams`), and the per-split eval scalars logged at `step` (the task evals
+        at the end, ``eval/<task>/<split>/<metric>``, no deeper) join `metrics`, so runs of
+        different sizes compare in the HParams tab by parameters, MB and final evals.
+        """
         if not self.enabled:
             return
         from tensorboardX.summary import hparams as hparams_summary
 
+        hparams = {**hparams, **model_hparams(hparams)}
+        metrics = {**{k: v for k, v in self._last_value.items() if _final_eval(k) and self._last_step.get(k) == step},
+                   **metrics}
         flat = {k: (v if isinstance(v, (bool, int, float, str)) else str(v)) for k, v in hparams.items()}
         for summary in hparams_summary(flat, {k: _to_float(v) for k, v in metrics.items()}):
             self.tb.file_writer.add_summary(summary)
@@ -103,6 +114,38 @@ class MetricsWriter:
             self.tb.close()
             self._jsonl.close()
             self.tb = None
+
+
+def model_hparams(flat: Mapping[str, Any]) -> dict:
+    """Size and compute of the model a flat config (``model.depth``, ``train.steps``, ...)
+    describes: parameters, MB of weights in fp32/bf16/int8 (2^20 bytes), FLOPs per token
+    and, with ``train.*``, training tokens and FLOPs. Empty when the keys do not describe a
+    resolved model."""
+    import dataclasses
+
+    from picojax.config import ModelConfig, flops_per_token, param_count
+
+    names = {f.name for f in dataclasses.fields(ModelConfig)}
+    fields = {k.split(".", 1)[1]: v for k, v in flat.items() if k.startswith("model.") and k.split(".", 1)[1] in names}
+    try:
+        model = ModelConfig(**fields)
+        count, per_token = param_count(model), flops_per_token(model)
+    except (TypeError, ValueError, ZeroDivisionError):  # not a resolved model config
+        return {}
+    out = {"size/params": count.total, "size/params_scaling": count.scaling, "size/mb_fp32": count.total * 4 / 2**20,
+           "size/mb_bf16": count.total * 2 / 2**20, "size/mb_int8": count.total / 2**20,
+           "compute/flops_per_token": per_token}
+    try:
+        tokens = int(flat["train.steps"]) * int(flat["train.batch_size"]) * model.seq_len
+    except (KeyError, TypeError, ValueError):
+        return out
+    return {**out, "compute/tokens": tokens, "compute/train_flops": per_token * tokens}
+
+
+def _final_eval(tag: str) -> bool:
+    """``eval/<name>`` and ``eval/<task>/<split>/<metric>``: a split's figures, not their breakdowns."""
+    parts = tag.split("/")
+    return parts[0] == "eval" and len(parts) <= 4
 
 
 def _use_closing_once_gcs_writer() -> None:
@@ -189,3 +232,21 @@ def _to_float(v: Any) -> float:
 
 def _json_float(v: float):
     return v if math.isfinite(v) else str(v)  # JSON has no NaN/Inf; keep them readable
+
+
+def _summary_writer_class():
+    """tensorboardX's SummaryWriter, imported without torch: tensorboardX imports torch at
+    module level (when installed) only to accept torch tensors, which picojax never passes,
+    and that import alone costs ~2 s of a run's time to first step on a CPU."""
+    import sys
+
+    if "tensorboardX" in sys.modules or "torch" in sys.modules:
+        from tensorboardX import SummaryWriter
+
+        return SummaryWriter
+    sys.modules["torch"] = None  # `import torch` now raises ImportError, which tensorboardX expects
+    try:
+        from tensorboardX import SummaryWriter
+    finally:
+        del sys.modules["torch"]
+    return SummaryWriter

@@ -11,7 +11,7 @@ import argparse
 import errno
 import sys
 
-from picojax import __version__
+from picojax import __version__, compile_cache
 from picojax.app import commands
 from picojax.app.commands._registry import discover, register
 from picojax.errors import UserError
@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)  # argparse exits 2 on unknown verbs and flags
+    compile_cache.enable()  # time to first step: re-runs load compiled programs from disk
     try:
         return int(args._run(args) or 0)
     except UserError as e:
