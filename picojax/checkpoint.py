@@ -125,7 +125,7 @@ def _leaf_sums(x):
 
 def fingerprints(tree: Any) -> dict[str, str]:
     """{leaf path: 16 hex digits} for every array of `tree` (computed where the arrays live,
-    one small jitted reduction; only 8 bytes per leaf reach the host)."""
+    in one small jitted reduction; only 8 bytes per leaf reach the host)."""
     import jax
 
     global _FINGERPRINT_FN
@@ -138,15 +138,30 @@ def fingerprints(tree: Any) -> dict[str, str]:
     return {jax.tree_util.keystr(path): "".join(f"{int(v):08x}" for v in s) for (path, _), s in zip(with_paths, sums)}
 
 
-def _check_fingerprints(step: int, item: str, tree: Any, expected: Optional[dict]) -> None:
-    if not expected:  # written before checkpoints carried fingerprints
+def item_fingerprints(items: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """`fingerprints` of each checkpoint item ({"params": ..., "opt_state": ...}), computed
+    in one call (one compile per process, not one per item)."""
+    prints = fingerprints(items)
+    out: dict[str, dict[str, str]] = {name: {} for name in items}
+    for path, value in prints.items():
+        name = next(n for n in items if path.startswith(f"[{n!r}]"))
+        out[name][path[len(f"[{name!r}]"):]] = value
+    return out
+
+
+def _check_fingerprints(step: int, restored: dict[str, Any], expected: Optional[dict]) -> None:
+    """Raises DamagedCheckpoint unless every restored item matches its saved fingerprints
+    (checkpoints written before fingerprints existed are taken as they are)."""
+    expected = {name: prints for name, prints in (expected or {}).items() if name in restored and prints}
+    if not expected:
         return
-    got = fingerprints(tree)
-    bad = [name for name in expected if got.get(name) != expected[name]]
-    if bad or set(got) != set(expected):
-        what = f"{item}{bad[0]}" if bad else f"{item} has other arrays than were saved"
-        more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
-        raise DamagedCheckpoint(step, f"{what}{more} is not what was saved (fingerprint mismatch)")
+    got = item_fingerprints({name: restored[name] for name in expected})
+    for item, saved in expected.items():
+        bad = [name for name in saved if got[item].get(name) != saved[name]]
+        if bad or set(got[item]) != set(saved):
+            what = f"{item}{bad[0]}" if bad else f"{item} has other arrays than were saved"
+            more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+            raise DamagedCheckpoint(step, f"{what}{more} is not what was saved (fingerprint mismatch)")
 
 
 def checkpoint_dir(workdir: str | os.PathLike) -> epath.Path:
@@ -216,7 +231,7 @@ class Checkpointer:
         from grain.checkpoint import CheckpointSave
 
         opt_state = {k: v for k, v in state.items() if k != "params"}
-        prints = {"params": fingerprints(state["params"]), "opt_state": fingerprints(opt_state)}
+        prints = item_fingerprints({"params": state["params"], "opt_state": opt_state})
         items = dict(
             params=ocp.args.StandardSave(state["params"]),
             opt_state=ocp.args.StandardSave(opt_state),
@@ -306,9 +321,8 @@ class Checkpointer:
             self._check_data_processes(step)
             items["data"] = CheckpointRestore(data_iterator)
         restored = self._read(step, ocp.args.Composite(**items))
-        prints = meta.get("fingerprints") or {}
-        _check_fingerprints(step, "params", restored["params"], prints.get("params"))
-        _check_fingerprints(step, "opt_state", restored["opt_state"], prints.get("opt_state"))
+        _check_fingerprints(step, {"params": restored["params"], "opt_state": restored["opt_state"]},
+                            meta.get("fingerprints"))
         return {"params": restored["params"], **restored["opt_state"]}
 
     def _read(self, step: int, args) -> Any:
@@ -338,7 +352,7 @@ class Checkpointer:
         ocp = _ocp()
         meta = self.read_meta(step) if meta is None else meta
         restored = self._read(step, ocp.args.Composite(params=ocp.args.StandardRestore(abstract_params)))
-        _check_fingerprints(step, "params", restored["params"], (meta.get("fingerprints") or {}).get("params"))
+        _check_fingerprints(step, {"params": restored["params"]}, meta.get("fingerprints"))
         return restored["params"]
 
     def restore_newest(self, restore: Callable[[int, dict], Any], *, check: Optional[Callable[[int, dict], None]] = None,
