@@ -89,6 +89,17 @@ def chunked_attention(q_BxTxNxK, k_BxTxGxK, v_BxTxGxK, segment_ids_BxT=None, chu
     return out_BxGxRxTxK.transpose(0, 3, 1, 2, 4).reshape(b, t, n, d)
 
 
+def cached_attention(q_BxTxNxK, k_BxGxSxK, v_BxGxSxK, mask_BxTxS):
+    """Attention of T new queries over a KV cache laid out [B, kv_heads, S, head_dim]."""
+    b, t, n, d = q_BxTxNxK.shape
+    g = k_BxGxSxK.shape[1]
+    q_BxTxGxRxK = q_BxTxNxK.reshape(b, t, g, n // g, d)
+    scores = jnp.einsum("btgrk,bgsk->bgrts", q_BxTxGxRxK, k_BxGxSxK, preferred_element_type=jnp.float32) / math.sqrt(d)
+    scores = jnp.where(mask_BxTxS[:, None, None], scores, -1e30)
+    probs = jax.nn.softmax(scores, axis=-1).astype(v_BxGxSxK.dtype)
+    return jnp.einsum("bgrts,bgsk->btgrk", probs, v_BxGxSxK).reshape(b, t, n, d)
+
+
 def fused_attention(q_BxTxNxK, k_BxSxGxK, v_BxSxGxK, mask_BxTxS, implementation: str):
     """`jax.nn.dot_product_attention`. ``mask`` None = causal, passed as ``is_causal`` so
     cuDNN skips the masked blocks (a boolean mask becomes a dense bias there). cuDNN falls
@@ -182,11 +193,17 @@ class Attention(nnx.Module):
         return self._out(attend(q, k, v, mask_BxLxL, self.implementation, segment_ids_BxL))
 
     def decode(self, x_BxTxD, cos, sin, positions_BxT, cache):
-        """Writes this step's keys/values at their positions, then attends over the cache."""
+        """Writes this step's keys/values at their positions, then attends over the cache.
+
+        The cache is [B, kv_heads, S, head_dim]: the layout the attention reads, so no
+        step transposes it (a [B, S, kv_heads, head_dim] cache cost a full copy per step).
+        """
         q, k, v = self._qkv(x_BxTxD, cos, sin)
-        rows_Bx1 = jnp.arange(x_BxTxD.shape[0])[:, None]
-        k_cache = cache["k"].at[rows_Bx1, positions_BxT].set(k.astype(cache["k"].dtype))
-        v_cache = cache["v"].at[rows_Bx1, positions_BxT].set(v.astype(cache["v"].dtype))
-        mask_BxTxS = cache_mask(positions_BxT, k_cache.shape[1])
-        out = attend(q, k_cache.astype(q.dtype), v_cache.astype(q.dtype), mask_BxTxS, self.implementation)
+        b, t = positions_BxT.shape
+        g = k.shape[2]
+        rows, heads, slots = jnp.arange(b)[:, None, None], jnp.arange(g)[None, :, None], positions_BxT[:, None, :]
+        k_cache = cache["k"].at[rows, heads, slots].set(k.transpose(0, 2, 1, 3).astype(cache["k"].dtype))
+        v_cache = cache["v"].at[rows, heads, slots].set(v.transpose(0, 2, 1, 3).astype(cache["v"].dtype))
+        mask_BxTxS = cache_mask(positions_BxT, k_cache.shape[2])
+        out = cached_attention(q, k_cache.astype(q.dtype), v_cache.astype(q.dtype), mask_BxTxS)
         return self._out(out), {"k": k_cache, "v": v_cache}

@@ -120,10 +120,10 @@ class Transformer(nnx.Module):
     # -- sampling ---------------------------------------------------------------------------
 
     def init_cache(self, batch: int, max_len: int):
-        """An empty KV cache: one {"k", "v"} pair of [B, max_len, n_kv_heads, head_dim] per block.
+        """An empty KV cache: one {"k", "v"} pair of [B, n_kv_heads, max_len, head_dim] per block.
         Slot i holds the keys/values of position i."""
         m = self.cfg
-        shape = (batch, max_len, m.n_kv_heads, m.head_dim)
+        shape = (batch, m.n_kv_heads, max_len, m.head_dim)
         dt = compute_dtype(m)
         return [{"k": jnp.zeros(shape, dt), "v": jnp.zeros(shape, dt)} for _ in range(m.depth)]
 

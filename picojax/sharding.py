@@ -182,10 +182,10 @@ def batch_sharding(mesh: Mesh) -> NamedSharding:
 
 
 def cache_shardings(cache, mesh: Mesh, strategy: str):
-    """Shardings for `Transformer.init_cache`'s [B, S, kv_heads, head_dim] arrays: batch over
+    """Shardings for `Transformer.init_cache`'s [B, kv_heads, S, head_dim] arrays: batch over
     data x fsdp and kv heads as the strategy splits them (each falls back to replication
     when it does not divide, e.g. a batch of one prompt)."""
-    names = ("batch", "length", "kv_heads", "head_dim")
+    names = ("batch", "kv_heads", "length", "head_dim")
     return jax.tree.map(lambda x: NamedSharding(mesh, logical_to_spec(names, x.shape, mesh, strategy)), cache)
 
 

@@ -69,9 +69,9 @@ def test_rules_map_logical_names_and_fall_back_to_replication():
 
 def test_cache_shardings_split_batch_and_kv_heads():
     mesh = sharding.make_mesh(MeshConfig(data=2, fsdp=1, tensor=4))
-    cache = [{"k": jax.ShapeDtypeStruct((4, 32, 4, 16), jnp.float32)}]
-    assert sharding.cache_shardings(cache, mesh, "tp")[0]["k"].spec == P("data", None, "tensor", None)
-    one_prompt = [{"k": jax.ShapeDtypeStruct((1, 32, 2, 16), jnp.float32)}]
+    cache = [{"k": jax.ShapeDtypeStruct((4, 4, 32, 16), jnp.float32)}]  # [B, kv_heads, S, head_dim]
+    assert sharding.cache_shardings(cache, mesh, "tp")[0]["k"].spec == P("data", "tensor", None, None)
+    one_prompt = [{"k": jax.ShapeDtypeStruct((1, 2, 32, 16), jnp.float32)}]
     assert sharding.cache_shardings(one_prompt, mesh, "tp")[0]["k"].spec == P(None, None, None, None)
 
 
