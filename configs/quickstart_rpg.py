@@ -15,7 +15,7 @@ def get_config() -> Config:
     cfg.model.depth = 2
     cfg.model.aspect_ratio = 64
     cfg.model.head_dim = 32
-    cfg.model.vocab_size = 512
+    cfg.model.vocab_size = 128  # the char-level RPG tokenizer has 122 pieces (names letter by letter)
     cfg.model.seq_len = 256
     cfg.train.batch_size = 32
     cfg.train.steps = 800

@@ -12,7 +12,7 @@ def get_config() -> Config:
     cfg.data.loss_on = "target"  # a prompt is a random state: only the next state is learnable
     cfg.model.depth = 3
     cfg.model.head_dim = 32  # d_model 192 -> 6 heads: more attention patterns than 3 wide heads
-    cfg.model.vocab_size = 512
+    cfg.model.vocab_size = 128  # the char-level RPG tokenizer has 122 pieces (names letter by letter)
     cfg.model.seq_len = 256  # a record is well under 256 tokens; rows pack several
     cfg.train.batch_size = 32
     cfg.train.log_every = 25

@@ -40,6 +40,10 @@ class Task(Protocol):
     name: str
     # Pieces the tokenizer must keep atomic (a space written as SentencePiece's ▁).
     tokenizer_symbols: tuple[str, ...]
+    # SentencePiece model: "bpe" merges frequent character runs into pieces; "char" keeps
+    # every character its own piece besides the atomic symbols (names spelled letter by
+    # letter, so copying an unseen name is a character-level induction task).
+    tokenizer_model: Literal["bpe", "char"]
     # SentencePiece character coverage: 1.0 keeps every character of the training text.
     character_coverage: float
     # A document longer than seq_len: "error" (records must fit whole) or "split" into windows.

@@ -11,6 +11,8 @@ behaves or drifts":
   and numbers never seen in training still encode without ``<unk>``. Other characters unseen
   in training become ``<unk>`` unless the model was trained with byte fallback (256 ids).
 - Digits are split (``split_digits``): every number is spelled digit by digit.
+- A task picks the model type: ``bpe`` (stories) or ``char`` (RPG: every name is spelled
+  letter by letter, every label is one piece; 122 pieces in all).
 - A *profile* is a task (`picojax.tasks`): its ``tokenizer_symbols`` become atomic pieces
   (the RPG format's labels, for instance). A space is ``▁`` inside SentencePiece, so the
   symbols that carry spaces are written with ``▁`` (``' | '`` is the piece ``▁|▁``); each
@@ -192,8 +194,10 @@ def train_tokenizer(
     max_chars: int = 10_000_000,
     character_coverage: float | None = None,
     seed: int = 0,
+    model_type: str | None = None,
 ) -> Tokenizer:
-    """Trains a BPE model on ``<data_dir>/train.txt`` and writes it atomically to out_path."""
+    """Trains the profile's SentencePiece model (BPE, or char for a task whose names must be
+    spelled letter by letter) on ``<data_dir>/train.txt``; writes it atomically to out_path."""
     import sentencepiece as spm
 
     train_path = Path(data_dir) / "train.txt"
@@ -208,13 +212,20 @@ def train_tokenizer(
     symbols = list(dict.fromkeys(COMMON_SYMBOLS + list(task.tokenizer_symbols)))
     if character_coverage is None:
         character_coverage = task.character_coverage
+    model_type = model_type or task.tokenizer_model
+    if model_type not in ("bpe", "char"):
+        raise TokenizerError(f"unknown tokenizer model {model_type!r}: choose bpe or char")
     model = io.BytesIO()
     try:
         spm.SentencePieceTrainer.train(
             sentence_iterator=sample_lines(train_path, max_chars, seed, skip=task.framing_lines),
             model_writer=model,
-            model_type="bpe",
-            vocab_size=vocab_size,
+            model_type=model_type,
+            # A char model has one piece per character and symbol. Asked for fewer it drops
+            # characters (even required ones) to fit, so it is trained unbounded and the
+            # requested size is checked after, as a bound rather than a target.
+            vocab_size=vocab_size if model_type == "bpe" else max(vocab_size, 1 << 12),
+            hard_vocab_limit=model_type == "bpe",
             pad_id=PAD_ID, unk_id=UNK_ID, bos_id=BOS_ID, eos_id=EOS_ID,
             user_defined_symbols=symbols,
             required_chars=REQUIRED_CHARS,
@@ -241,6 +252,14 @@ def train_tokenizer(
                 f"--vocab-size {vocab_size} is too small: the special ids, the profile's symbols and the "
                 f"characters to cover need at least {too_low.group(1)}") from None
         raise TokenizerError(f"SentencePiece could not train on {train_path}: {message}") from None
+    if model_type == "char":  # no hard limit was set: refuse a vocabulary the pieces do not fit
+        import sentencepiece as spm_check
+
+        pieces = spm_check.SentencePieceProcessor(model_proto=model.getvalue()).get_piece_size()
+        if pieces > vocab_size:
+            raise TokenizerError(
+                f"--vocab-size {vocab_size} is too small: the special ids, the profile's symbols and the "
+                f"characters to cover need at least {pieces}")
     out_path = Path(out_path)
     paths.write_bytes_atomic(paths.run_path(out_path), model.getvalue())
     return Tokenizer.load(out_path)

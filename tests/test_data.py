@@ -239,7 +239,7 @@ def test_bad_input_is_a_clear_error(rpg, tmp_path):
     (other / "train.txt").write_text("\n".join(train) + "\n")
     with pytest.raises(UserError, match="no tokenizer at"):
         make_train_iterator(config(other), process_index=0, process_count=1)
-    train_tokenizer(other, 130, other / "tokenizer.model")  # same data, other vocabulary: another tokenizer
+    train_tokenizer(other, 130, other / "tokenizer.model", model_type="bpe")  # same data, other vocabulary: another tokenizer
     with pytest.raises(StoreError, match="no token store at"):
         make_train_iterator(config(other), process_index=0, process_count=1)
     with pytest.raises(TokenizerMismatchError):  # rpg's store, another tokenizer

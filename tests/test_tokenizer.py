@@ -10,6 +10,7 @@ import sentencepiece as spm
 
 from data_gen.rpg.rules import ACTION_NAMES as RPG_ACTIONS, STATUSES as RPG_STATUSES
 from picojax.app.cli import main
+from picojax.tasks import get_task
 from picojax.tokenizer import (
     Tokenizer, TokenizerError, TokenizerMismatchError, check_sha256, detect_profile,
     file_sha256, sample_lines, train_tokenizer,
@@ -62,7 +63,7 @@ def rpg_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def rpg_tok(rpg_dir):
-    return train_tokenizer(rpg_dir, 160, rpg_dir / "tokenizer.model")
+    return train_tokenizer(rpg_dir, 160, rpg_dir / "tokenizer.model", model_type="bpe")
 
 
 def piece_spans(tok: Tokenizer, text: str) -> set[tuple[int, int]]:
@@ -161,9 +162,9 @@ def test_token_bytes_count_utf8_bytes(rpg_tok, tmp_path):
 
 def test_sha256_fingerprint_and_mismatch(rpg_tok, rpg_dir, tmp_path):
     assert rpg_tok.sha256 == file_sha256(rpg_dir / "tokenizer.model") and len(rpg_tok.sha256) == 64
-    same = train_tokenizer(rpg_dir, 160, tmp_path / "same.model")  # training is deterministic
+    same = train_tokenizer(rpg_dir, 160, tmp_path / "same.model", model_type="bpe")  # training is deterministic
     assert same.sha256 == rpg_tok.sha256
-    other = train_tokenizer(rpg_dir, 150, tmp_path / "other.model")
+    other = train_tokenizer(rpg_dir, 150, tmp_path / "other.model", model_type="bpe")
     assert other.sha256 != rpg_tok.sha256
     check_sha256(rpg_tok.sha256, rpg_tok.sha256, "checkpoint")
     with pytest.raises(TokenizerMismatchError, match="checkpoint was made with tokenizer sha256"):
@@ -177,7 +178,7 @@ def test_bad_input_is_a_clear_error(rpg_dir, tmp_path):
     with pytest.raises(TokenizerError, match="is not a SentencePiece model"):
         Tokenizer.load(tmp_path / "junk.model")
     with pytest.raises(TokenizerError, match="--vocab-size 5000 is too large for this data"):
-        train_tokenizer(rpg_dir, 5000, tmp_path / "big.model")
+        train_tokenizer(rpg_dir, 5000, tmp_path / "big.model", model_type="bpe")
     assert not (tmp_path / "big.model").exists()
     with pytest.raises(TokenizerError, match="--vocab-size 100 is too small: .* at least 1[0-9][0-9]"):
         train_tokenizer(rpg_dir, 100, tmp_path / "small.model")
@@ -208,7 +209,7 @@ def test_cli_trains_and_reports(rpg_dir, tmp_path, capsys):
     assert main(["tokenizer", "--data", str(rpg_dir), "--vocab-size", "160", "--out", str(out),
                  "--profile", "rpg", "--max-chars", "100000"]) == 0
     assert "round-trip exact: True" in capsys.readouterr().out
-    assert spm.SentencePieceProcessor(model_file=str(out)).vocab_size() == 160
+    assert spm.SentencePieceProcessor(model_file=str(out)).vocab_size() == 122  # rpg: one piece per character
     assert main(["tokenizer", "--data", str(tmp_path / "nowhere"), "--vocab-size", "160"]) == 2
 
 
@@ -225,3 +226,17 @@ def test_the_rpg_tokenizer_symbols_are_data_gen_rpgs_labels(rpg_tok):
     assert len(symbols) == len(set(symbols))
     for symbol in symbols:  # and each is one piece of the trained tokenizer
         assert rpg_tok.piece_to_id(symbol) > 3, symbol
+
+
+def test_the_rpg_default_spells_names_letter_by_letter(rpg_dir, tmp_path):
+    """The RPG task's tokenizer is char-level besides its atomic labels: any name, seen in
+    training or not, is one piece per letter, and the vocabulary is that small set."""
+    tok = train_tokenizer(rpg_dir, 512, tmp_path / "char.model")
+    assert tok.vocab_size == 122  # 4 special ids + the newline and 21 RPG labels + 95 characters
+    record = SPEC_RECORDS[0].replace("hero", "zyxwvut")
+    pieces = tok.pieces(record)
+    assert pieces[pieces.index("act=") + 1:pieces.index("act=") + 8] == list("zyxwvut")
+    assert all(len(p) == 1 or p in get_task("rpg").tokenizer_symbols for p in pieces), pieces
+    assert tok.decode(tok.encode(record)) == record
+    with pytest.raises(TokenizerError, match="unknown tokenizer model"):
+        train_tokenizer(rpg_dir, 512, tmp_path / "x.model", model_type="unigram")

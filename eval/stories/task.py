@@ -17,6 +17,7 @@ from picojax.tasks import EvalRequest
 class StoriesTask:
     name = "stories"
     tokenizer_symbols = ()
+    tokenizer_model = "bpe"
     # Stories have rare Unicode junk that would eat a small vocabulary; drop the rarest
     # 0.05% of characters (byte fallback, when enabled, covers them).
     character_coverage = 0.9995
