@@ -106,6 +106,11 @@ def fused_attention(q_BxTxNxK, k_BxSxGxK, v_BxSxGxK, mask_BxTxS, implementation:
     back to XLA when it rejects the inputs (it needs bf16/f16 and supported head sizes, and
     says so while tracing)."""
     kwargs = dict(is_causal=True) if mask_BxTxS is None else dict(mask=mask_BxTxS[:, None])
+    if implementation == "cudnn" and mask_BxTxS is not None:
+        # A boolean mask reaches cuDNN as a dense bias whose gradient jax 0.10 always asks
+        # for ([B, 1, T, S] per layer, then thrown away), a case cuDNN may refuse only at
+        # compile time, past the fallback below: segment-masked attention stays on XLA.
+        implementation = "xla"
     if implementation == "cudnn":
         try:
             return jax.nn.dot_product_attention(q_BxTxNxK, k_BxSxGxK, v_BxSxGxK, implementation="cudnn", **kwargs)
@@ -118,9 +123,13 @@ def effective_implementation(q, k, v, mask_BxTxS, implementation: str) -> str:
     """The kernel `attend` really runs on these inputs: ``cudnn`` becomes ``xla`` where
     `fused_attention` falls back (cuDNN rejects the inputs while tracing)."""
     implementation = resolve_implementation(implementation)
+    if implementation == "chunked" and q.shape[1] != k.shape[1]:
+        return "xla"  # the chunked kernel serves T == S; decoding over a cache uses XLA's
+    if implementation == "cudnn" and mask_BxTxS is not None:
+        return "xla"  # segment masks stay on XLA (see fused_attention)
     if implementation != "cudnn":
         return implementation
-    kwargs = dict(is_causal=True) if mask_BxTxS is None else dict(mask=mask_BxTxS[:, None])
+    kwargs = dict(is_causal=True)
     try:
         jax.eval_shape(lambda q, k, v: jax.nn.dot_product_attention(q, k, v, implementation="cudnn", **kwargs), q, k, v)
     except (ValueError, NotImplementedError, RuntimeError):
