@@ -356,20 +356,20 @@ class Checkpointer:
         return restored["params"]
 
     def restore_newest(self, restore: Callable[[int, dict], Any], *, check: Optional[Callable[[int, dict], None]] = None,
-                       say: Optional[Callable[[str], None]] = None, steps: Optional[list[int]] = None):
+                       steps: Optional[list[int]] = None):
         """(step, meta, restore(step, meta), damaged) for the newest checkpoint that restores.
 
-        Tries `steps` (default: all, newest first). A damaged checkpoint is reported
-        through `say` in one line and the next older one is tried; `check(step, meta)`
-        may refuse a checkpoint outright (another model): that is raised, not skipped.
-        `damaged` lists the (step, reason) of those skipped. If none restores, raises a
-        one-line CheckpointError naming each step and why.
+        Tries `steps` (default: all, newest first). A damaged checkpoint is skipped for the
+        next older one; `damaged` lists the (step, reason) of those skipped, for the caller
+        to report. `check(step, meta)` may refuse a checkpoint outright (another model):
+        that is raised, not skipped. If none restores, raises one CheckpointError naming
+        each step and why.
         """
         candidates = sorted(self.all_steps() if steps is None else steps, reverse=True)
         if not candidates:
             raise CheckpointError(f"no checkpoint found in {self.directory}")
         damaged = []
-        for i, step in enumerate(candidates):
+        for step in candidates:
             try:
                 meta = self.read_meta(step)
                 if check is not None:
@@ -377,9 +377,6 @@ class Checkpointer:
                 result = restore(step, meta)
             except DamagedCheckpoint as e:
                 damaged.append((step, e.reason))
-                if say is not None:
-                    nxt = f"trying step {candidates[i + 1]}" if i + 1 < len(candidates) else "no older checkpoint left"
-                    say(f"checkpoint step {step} does not restore ({e.reason}); {nxt}")
                 continue
             return step, meta, result, damaged
         if len(damaged) == 1:

@@ -70,9 +70,13 @@ class Trainer:
         self.mesh = sharding.make_mesh(cfg.mesh, devices)
         self.tokenizer = _load_tokenizer(cfg)
         self.run_dir = RunDir(workdir)
-        _make_workdir(self.run_dir)
-        self.ckpt = self.run_dir.checkpointer(max_to_keep=cfg.checkpoint.max_to_keep,
-                                              async_save=cfg.checkpoint.async_save)
+        if self.run_dir.path.exists() and not self.run_dir.path.is_dir():
+            raise ConfigError(f"workdir {self.run_dir.path} is a file, not a folder")
+        # A new run's folders are made once its data and state are ready (`_open_checkpoints`):
+        # a run refused before that leaves nothing behind. Opening the manager is collective
+        # (a barrier), so every process must take the same branch.
+        resuming = distributed.any_process(self.run_dir.checkpoints.exists())
+        self.ckpt = self._open_checkpoints() if resuming else None
         self.meta = checkpoint.make_meta(cfg, self.tokenizer.sha256)
         self.writer: Optional[writers.MetricsWriter] = None
         self.progress = progress and self.is_main
@@ -84,7 +88,7 @@ class Trainer:
         cfg = self.cfg
         self.tx, self.schedule = optim.make_optimizer(cfg)
         self.graphdef = model_graphdef(cfg)
-        steps = self.ckpt.all_steps()
+        steps = self.ckpt.all_steps() if self.ckpt is not None else []
         where = lambda step: str(self.ckpt.directory / str(step))  # noqa: E731
         check = lambda step, meta: checkpoint.check_compatible(meta, cfg, self.tokenizer.sha256, where(step))  # noqa: E731
         if steps:  # refuse a foreign checkpoint before anything else can fail
@@ -92,14 +96,21 @@ class Trainer:
         self.data_iter = data.make_train_iterator(cfg)
         if not steps:
             _, state, self.shardings = init_train_state(cfg, self.mesh, self.tx)
+            if self.ckpt is None:
+                self.ckpt = self._open_checkpoints()
             return state, 0
         abstract, self.shardings = abstract_train_state(cfg, self.mesh, self.tx)
         step, _, state, damaged = self.ckpt.restore_newest(
-            lambda step, meta: self.ckpt.restore(step, abstract, self.data_iter, meta), check=check, say=self._say)
+            lambda step, meta: self.ckpt.restore(step, abstract, self.data_iter, meta), check=check)
         if damaged:
-            self._set_damaged_aside([bad for bad, _ in damaged], step)
+            self._set_damaged_aside(damaged)
         self._say(f"resumed from {where(step)}")
         return state, step
+
+    def _open_checkpoints(self):
+        _make_workdir(self.run_dir)
+        return self.run_dir.checkpointer(max_to_keep=self.cfg.checkpoint.max_to_keep,
+                                         async_save=self.cfg.checkpoint.async_save)
 
     def _check_newest_readable(self, steps, check) -> None:
         """The compatibility check of the newest checkpoint whose metadata reads (a damaged
@@ -112,14 +123,14 @@ class Trainer:
             check(step, meta)
             return
 
-    def _set_damaged_aside(self, steps, resumed_from: int) -> None:
-        """Checkpoints newer than the one resumed from that failed to restore: moved to
-        damaged_checkpoints/ (never deleted), so this run can save those steps again and
-        Orbax's keep-the-newest policy does not count them."""
+    def _set_damaged_aside(self, damaged) -> None:
+        """Checkpoints newer than the one resumed from that failed to restore: reported and
+        moved to damaged_checkpoints/ (never deleted), so this run can save those steps
+        again and Orbax's keep-the-newest policy does not count them."""
         if self.is_main:
-            for bad in steps:
+            for bad, reason in damaged:
                 target = self.run_dir.move_damaged(bad)
-                self._say(f"moved the damaged checkpoint step {bad} to {target} (nothing deleted)")
+                self._say(f"checkpoint step {bad} does not restore ({reason}); moved it to {target} (nothing deleted)")
         distributed.barrier("picojax_damaged_checkpoints_moved")
         self.ckpt.reload()
 
@@ -307,7 +318,7 @@ class Trainer:
         """Every exit path: pending checkpoints committed, event files flushed. `quiet`:
         an error is already on its way out; failures to close (a full disk) add nothing."""
         self._close_bar()
-        steps = [self.ckpt.close, getattr(getattr(self, "data_iter", None), "close", None),  # Grain's prefetch thread
+        steps = [getattr(self.ckpt, "close", None), getattr(getattr(self, "data_iter", None), "close", None),  # Grain's prefetch thread
                  self.writer.close if self.writer is not None else None]
         first = None
         for close in filter(None, steps):
@@ -327,8 +338,6 @@ def _hook_due(hook, step: int, end: int) -> bool:
 
 def _make_workdir(run_dir: RunDir) -> None:
     try:
-        if run_dir.path.exists() and not run_dir.path.is_dir():
-            raise ConfigError(f"workdir {run_dir.path} is a file, not a folder")
         paths.ensure_dir(run_dir.path)
     except OSError as e:
         raise ConfigError(f"cannot create the workdir {run_dir.path}: {checkpoint.error_reason(e)}") from None

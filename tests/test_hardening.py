@@ -96,7 +96,8 @@ def test_training_resumes_from_the_newest_checkpoint_that_restores_and_saves_tho
     reports = [line for line in err if "does not restore" in line]
     assert [r.split(" does not restore (")[0] for r in reports] == ["picojax train: checkpoint step 12",
                                                                    "picojax train: checkpoint step 8"]
-    assert reports[0].endswith("; trying step 8") and reports[1].endswith("; trying step 4")
+    for step, report in zip((12, 8), reports):
+        assert report.endswith(f"; moved it to {run / 'damaged_checkpoints' / str(step)} (nothing deleted)")
     assert any("resumed from" in line and line.endswith(f"checkpoints{os.sep}4") for line in err), err
     # Nothing deleted: the damaged steps were moved aside whole, and this run saved them again.
     for step, rel in victims.items():

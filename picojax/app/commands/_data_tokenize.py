@@ -20,12 +20,23 @@ def add_arguments(parser):
 
 
 def run(args) -> int:
+    from picojax.errors import UserError
     from picojax.store import tokenize_dir
     from picojax.tokenizer import Tokenizer
 
     tok = Tokenizer.load(args.tokenizer or os.path.join(args.data, "tokenizer.model"))
+    store = args.store or os.path.join(args.data, "store")
+    existed = os.path.exists(store)
     start = time.perf_counter()
-    metas = tokenize_dir(args.data, tok, store_dir=args.store, task=args.task)
+    try:
+        metas = tokenize_dir(args.data, tok, store_dir=args.store, task=args.task)
+    except OSError as e:  # the store's folder cannot be made or written
+        raise UserError(f"cannot write the token store {store}: {e.strerror or e}"
+                        + (f" ({e.filename})" if e.filename else "")) from None
+    except UserError:
+        if not existed and os.path.isdir(store) and not os.listdir(store):
+            os.rmdir(store)  # the empty folder this refused run made, nothing else
+        raise
     seconds = time.perf_counter() - start
     for split, meta in metas.items():
         print(f"{split}: {meta['num_docs']:,} {meta['task']} documents, {meta['num_tokens']:,} tokens "

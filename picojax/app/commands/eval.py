@@ -32,6 +32,10 @@ def run(args) -> int:
 
     if args.limit is not None and args.limit < 1:
         raise UserError(f"--limit must be >= 1, got {args.limit}")
+    if args.samples < 1:
+        raise UserError(f"--samples must be >= 1, got {args.samples}")
+    if args.json:
+        check_json_target(args.json)  # before the (slow) evals, not after them
     from picojax import sharding
 
     sharding.configure_cpu_devices(MeshConfig())
@@ -47,8 +51,28 @@ def run(args) -> int:
     return 0
 
 
+def check_json_target(path: str) -> None:
+    """--json OUT must be writable: its folder exists (or can be made) and OUT is no folder."""
+    from picojax.errors import UserError
+    from picojax.paths import ensure_dir, is_remote, run_path
+
+    if is_remote(path):
+        return
+    target = run_path(path)
+    if target.is_dir():
+        raise UserError(f"--json {path} is a folder, not a file")
+    try:
+        ensure_dir(target.parent)
+    except OSError as e:
+        raise UserError(f"--json {path}: cannot create its folder {target.parent} ({e.strerror})") from None
+
+
 def write_json(path: str, results: dict) -> None:
     """Atomically (temp file + rename): an interrupted eval never leaves half a JSON."""
+    from picojax.errors import UserError
     from picojax.paths import run_path, write_text_atomic
 
-    write_text_atomic(run_path(path), json.dumps(results, indent=2) + "\n")
+    try:
+        write_text_atomic(run_path(path), json.dumps(results, indent=2) + "\n")
+    except OSError as e:
+        raise UserError(f"--json {path}: cannot write it ({e.strerror})") from None

@@ -32,7 +32,10 @@ def read_prompts(args) -> list[str]:
     path = Path(args.prompts_file)
     if not path.is_file():
         raise SampleError(f"prompts file not found: {path}")
-    prompts = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    try:
+        prompts = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except UnicodeDecodeError as e:
+        raise SampleError(f"{path} is not UTF-8 text (byte {e.start}): give one prompt per line") from None
     if not prompts:
         raise SampleError(f"{path} holds no prompts (one per line)")
     return prompts
@@ -44,6 +47,11 @@ def run(args) -> int:
 
     if args.num_samples < 1:
         raise SampleError(f"--num-samples must be >= 1, got {args.num_samples}")
+    if args.max_new_tokens is not None and args.max_new_tokens < 1:
+        raise SampleError(f"--max-new-tokens must be >= 1, got {args.max_new_tokens}")
+    # The flags are checked before the (slow) restore, not after it.
+    SamplingConfig(max_new_tokens=args.max_new_tokens or 1, temperature=args.temperature, top_k=args.top_k,
+                   top_p=args.top_p, seed=args.seed).check()
     prompts = read_prompts(args)
     if any(not p for p in prompts):
         raise SampleError("the prompt is empty: give some text to continue")

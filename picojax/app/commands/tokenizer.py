@@ -26,11 +26,22 @@ def add_arguments(parser):
 
 
 def run(args) -> int:
+    from picojax.errors import UserError
     from picojax.tokenizer import train_tokenizer
 
+    if args.max_chars < 1:
+        raise UserError(f"--max-chars must be >= 1, got {args.max_chars}")
+    if args.character_coverage is not None and not 0.98 <= args.character_coverage <= 1.0:
+        raise UserError(f"--character-coverage must be in [0.98, 1] (SentencePiece's range), got {args.character_coverage}")
     out = args.out or os.path.join(args.data, "tokenizer.model")
-    tok = train_tokenizer(args.data, args.vocab_size, out, profile=args.profile, byte_fallback=args.byte_fallback,
-                          max_chars=args.max_chars, character_coverage=args.character_coverage, seed=args.seed)
+    if os.path.isdir(out):
+        raise UserError(f"--out {out} is a folder, not a file")
+    try:
+        tok = train_tokenizer(args.data, args.vocab_size, out, profile=args.profile, byte_fallback=args.byte_fallback,
+                              max_chars=args.max_chars, character_coverage=args.character_coverage, seed=args.seed)
+    except OSError as e:  # --out (or its folder) cannot be written
+        raise UserError(f"cannot write the tokenizer to {out}: {e.strerror or e}"
+                        + (f" ({e.filename})" if e.filename else "")) from None
     print(f"wrote {out}: {tok.vocab_size} pieces, sha256 {tok.sha256}")
     with open(os.path.join(args.data, "train.txt"), encoding="utf-8") as f:
         first = next((line.rstrip("\n") for line in f if line.strip()), "")
