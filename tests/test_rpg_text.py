@@ -149,3 +149,43 @@ def test_parse_state_and_action_helpers():
     assert parse_action("a:hit:b") == Action("a", "strike", "b")
     with pytest.raises(RPGError):
         parse_action("a:hit:b", aliases=False)
+
+
+NOISY = "turn=3 | knight hp=7/50 st=BURN:1,Guar-ded:2,p_sn:1,Regen:3 cd=BLOCK:2,h_L:1,Poison_Strike:2 | wolf hp=30/30 st=- cd=- | act=knight:Cu-Re:knight"
+
+
+def test_noisy_labels_are_canonicalised_in_prompts():
+    state, action = parse_prompt(NOISY)
+    knight = state.entities[0]
+    assert knight.statuses == (("burn", 1), ("guard", 2), ("poison", 1), ("regen", 3))
+    assert knight.cooldowns == (("guard", 2), ("heal", 1), ("poison_strike", 2))
+    assert action.name == "heal"
+    for spelled in ("POISON_STRIKE", "poison-Strike", "Poison_strike", "POISONSTRIKE", "poi-son_str-ike"):
+        assert parse_action(f"a:{spelled}:b").name == "poison_strike"
+    # Contexts stay apart: a noisy status alias of guard is no action, and vice versa.
+    with pytest.raises(RPGError) as err:
+        parse_prompt(NOISY.replace("cd=BLOCK:2", "cd=G_RD:2"))
+    assert err.value.field == "cooldown"
+
+
+@pytest.mark.parametrize("spelled", ["poison__strike", "_heal", "heal-", "he al", "fire-ball", "hea1", "héal", "mend"])
+def test_off_rule_spellings_are_unknown(spelled):
+    with pytest.raises(RPGError) as err:
+        parse_action(f"a:{spelled}:a")
+    assert err.value.field in ("action", "act")
+
+
+def test_noisy_labels_sort_by_canonical_name():
+    with pytest.raises(RPGError) as err:
+        parse_prompt("turn=3 | a hp=7/50 st=REGEN:2,Psn:1 cd=- | b hp=3/3 st=- cd=- | act=a:hit:b")
+    assert "sorted" in str(err.value)
+
+
+def test_targets_refuse_noisy_labels_naming_the_canonical_one():
+    for noisy, field in (("st=POISON:1", "status"), ("cd=He-al:3", "cooldown")):
+        text = TARGET.replace("cd=heal:3", noisy) if field == "cooldown" else TARGET.replace("st=- cd=heal", noisy + " cd=heal")
+        with pytest.raises(RPGError) as err:
+            parse_target(text)
+        assert err.value.field == field and "canonical" in str(err.value)
+    with pytest.raises(RPGError):
+        parse_action("a:HEAL:a", aliases=False)

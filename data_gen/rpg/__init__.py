@@ -16,9 +16,10 @@ Types (frozen dataclasses, compared field by field):
                                           ``.value`` the text found there
 
 Text (one record = ``<state> | act=<a>:<b>:<c> => <state> | result=<r>``):
-    parse_prompt(text) -> (State, Action)    aliases canonicalised; the closing " => " optional;
+    parse_prompt(text) -> (State, Action)    aliases and noisy labels (any case, stray _/-) canonicalised;
+                                             the closing " => " optional;
                                              rejects a finished fight and every "Bad input" case
-    parse_target(text) -> (State, result)    strict: canonical names only
+    parse_target(text) -> (State, result)    strict: canonical names, exactly
     parse_record(line) -> Record             prompt half lenient (aliases), target half strict
     parse_state(text) -> State               a bare state block (canonical)
     parse_action(text) -> Action             "actor:action:target"

@@ -2,11 +2,17 @@
 
 Prompts may use them; targets never do. "guard" is both a status and an action with
 different aliases, so each table is used only in its own context (st= vs cd=/act=).
+
+A prompt's label may also be *noisy* (`canonical_label`): any letter case, and single
+``_``/``-`` between letters, as long as what is left (lowercased, separators dropped) is
+a canonical name or a published alias of that context: ``POISON``, ``Poison_Strike``,
+``he-al``, ``Psn`` all parse; ``poison__strike``, ``_heal``, ``fireball`` do not.
 """
 
 from __future__ import annotations
 
 import random
+import re
 
 from data_gen.rpg.rules import ACTION_NAMES, STATUSES
 from data_gen.rpg.state import Action, Entity, State
@@ -33,6 +39,35 @@ STATUS_CANON: dict[str, str] = {s: s for s in STATUSES}
 STATUS_CANON.update({alias: s for s, aliases in STATUS_ALIASES.items() for alias in aliases})
 ACTION_CANON: dict[str, str] = {a: a for a in ACTION_NAMES}
 ACTION_CANON.update({alias: a for a, aliases in ACTION_ALIASES.items() for alias in aliases})
+
+# A noisy label: runs of letters joined by single "_" or "-".
+_NOISY = re.compile(r"[A-Za-z]+(?:[_-][A-Za-z]+)*")
+
+
+def squash(spelling: str) -> str:
+    """Lowercase, ``_`` and ``-`` dropped: the form noisy spellings are matched on."""
+    return spelling.lower().replace("_", "").replace("-", "")
+
+
+def _squashed(canon: dict[str, str]) -> dict[str, str]:
+    table: dict[str, str] = {}
+    for spelling, name in canon.items():
+        key = squash(spelling)
+        if table.setdefault(key, name) != name:  # two names would read alike: the tables must change
+            raise AssertionError(f"noisy spelling {key!r} is ambiguous: {table[key]!r} or {name!r}")
+    return table
+
+
+# id(canonical table) -> its squashed table (the parser passes the canonical table it uses).
+_SQUASHED = {id(STATUS_CANON): _squashed(STATUS_CANON), id(ACTION_CANON): _squashed(ACTION_CANON)}
+
+
+def canonical_label(spelled: str, canon: dict[str, str]) -> str | None:
+    """The canonical name a noisy prompt label stands for in ``canon``'s context (`STATUS_CANON`
+    or `ACTION_CANON`), or None. Exact spellings are ``canon[spelled]``; this is the fallback."""
+    if not _NOISY.fullmatch(spelled):
+        return None
+    return _SQUASHED[id(canon)].get(squash(spelled))
 
 
 def respell_prompt(state: State, action: Action, rng: random.Random) -> tuple[State, Action]:

@@ -2,15 +2,16 @@
 
 Record: ``<state> | act=<actor>:<action>:<target> => <state> | result=<result>``.
 The prompt (everything up to and including `` => ``) may spell statuses and actions with
-the published aliases; the target half must use canonical names. Any text off the grammar
-raises `RPGError` naming the field and the value found there.
+the published aliases, in any letter case and with stray ``_``/``-`` between letters
+(`aliases.canonical_label`); the target half must use canonical names, exactly. Any text
+off the grammar raises `RPGError` naming the field and the value found there.
 """
 
 from __future__ import annotations
 
 import re
 
-from data_gen.rpg.aliases import ACTION_CANON, STATUS_CANON
+from data_gen.rpg.aliases import ACTION_CANON, STATUS_CANON, canonical_label
 from data_gen.rpg.errors import RPGError
 from data_gen.rpg.state import Action, Entity, Pairs, Record, State
 from data_gen.rpg.validate import check_playable, check_result, check_state
@@ -82,12 +83,15 @@ def _pairs_of(text: str, canon: dict[str, str], aliases: bool, field: str, what:
     for item in text.split(","):
         spelled, colon, turns = item.partition(":")
         name = canon.get(spelled)
+        if name is None:  # a noisy spelling? (refused below unless aliases are allowed)
+            name = canonical_label(spelled, canon)
         if not colon:
             raise RPGError(field, item, f"expected {what}:turns")
         if name is None:
             raise RPGError(field, spelled, f"unknown {what}")
         if name != spelled and not aliases:
-            raise RPGError(field, item, f"targets use canonical names: {name!r}, not the alias {spelled!r}")
+            raise RPGError(field, item, f"targets use canonical names: {name!r}, not the "
+                           f"{'alias' if spelled in canon else 'spelling'} {spelled!r}")
         count = _number(turns, field)
         if count < 1:
             raise RPGError(field, item, "turns must be at least 1 (a spent entry is removed)")
@@ -133,6 +137,8 @@ def parse_action(text: str, aliases: bool = True) -> Action:
         raise RPGError("act", text, "expected <actor>:<action>:<target>")
     actor, spelled, target = parts
     name = ACTION_CANON.get(spelled)
+    if name is None:
+        name = canonical_label(spelled, ACTION_CANON)
     if name is None:
         raise RPGError("action", spelled, "unknown action")
     if name != spelled and not aliases:
