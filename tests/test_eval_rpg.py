@@ -117,6 +117,7 @@ def test_the_engine_scores_perfectly_on_every_split(dataset):
     for split, rep in results.items():
         if split != "rollout":
             assert rep["records"] == 20 and rep["exact_match"] == 1.0 and rep["malformed_records"] == []
+            assert rep["scored_by_written_target"] == 0  # every split's prompts are engine-readable
     ro = results["rollout"]
     assert ro["fights"] == 6 and ro["completed"] == 1.0
     assert ro["mean_turns_to_divergence"] == ro["mean_fight_length"] > 1
@@ -151,3 +152,53 @@ def test_malformed_fights_are_reported_not_raised(tmp_path, dataset):
     path = _write(tmp_path, "f.jsonl", [good, "{not json", json.dumps({"initial": "x"}), json.dumps(bad_state)])
     fights, malformed = load_fights(path)
     assert len(fights) == 1 and [m["line"] for m in malformed] == [2, 3, 4]
+
+
+def test_unreadable_labels_are_scored_against_the_written_target(tmp_path):
+    """The messy-label experiment: prompts whose labels the engine cannot read (an
+    unpublished alias, a spelling off the noisy-label rules) are scored, not skipped."""
+    mend = PROMPT.replace(":heal:", ":mend:")  # "mend": not a published alias of heal
+    poisn = PROMPT.replace("st=poison:1", "st=poisn:1")  # a typo, not a noisy variant
+    noisy = PROMPT.replace(":heal:", ":He-Al:").replace("st=poison:1", "st=POISON:1")  # readable by the engine
+    path = _write(tmp_path, "messy.txt", [
+        mend + TARGET,
+        poisn + TARGET,
+        noisy + TARGET,
+        mend + "turn=4 | knight hp=19/50",  # unreadable prompt and a written target that does not parse
+        mend.rstrip(" =>") + " => ",  # no target at all
+        "no arrow at all",
+    ])
+    outputs = {mend: TARGET, poisn: BROKEN["hp"], noisy: BROKEN["cooldown"]}
+    seen = []
+
+    def complete(prompts):
+        seen.extend(prompts)
+        return [outputs[p] for p in prompts]
+
+    report = evaluate_file(path, complete)
+    assert seen == [mend, poisn, noisy]  # prompts go to the model exactly as written
+    assert report["records"] == 3 and report["scored_by_written_target"] == 2
+    assert report["exact_match"] == pytest.approx(1 / 3) and report["format_validity"] == 1.0
+    assert report["taxonomy"]["hp"] == 1 and report["taxonomy"]["cooldown"] == 1 and sum(report["taxonomy"].values()) == 2
+    assert [m["line"] for m in report["malformed_records"]] == [4, 5, 6]
+    assert "written target" in report["malformed_records"][0]["error"] and "mend" in report["malformed_records"][0]["error"]
+    assert [w["line"] for w in report["written_target_examples"]] == [1, 2]
+    assert "mend" in report["written_target_examples"][0]["error"]
+    table = format_table({"messy": report})
+    assert "by_target" in table.splitlines()[0] and "by_target: records whose prompt" in table
+    assert scalar_metrics({"messy": report})["messy/scored_by_written_target"] == pytest.approx(2 / 3)
+    json.dumps(report)
+
+
+def test_a_written_target_is_strict_and_an_output_is_judged_by_the_strict_parser(tmp_path):
+    mend = PROMPT.replace(":heal:", ":mend:")
+    aliased_target = TARGET.replace("cd=heal:3", "cd=hl:3")  # the written target must be canonical
+    path = _write(tmp_path, "strict.txt", [mend + aliased_target, mend + TARGET])
+    report = evaluate_file(path, lambda prompts: [TARGET.replace("cd=heal:3", "cd=HEAL:3") for _ in prompts])
+    assert [m["line"] for m in report["malformed_records"]] == [1]
+    assert report["records"] == 1 and report["format_validity"] == 0.0 and report["taxonomy"]["format"] == 1
+
+
+def test_no_by_target_column_when_every_prompt_is_engine_readable(tmp_path):
+    report = evaluate_file(_write(tmp_path, "ok.txt", [PROMPT + TARGET]), engine)
+    assert report["scored_by_written_target"] == 0 and "by_target" not in format_table({"ok": report})

@@ -24,7 +24,8 @@ def evaluate_records(records: Sequence[EvalRecord], complete: Complete, malforme
     expected = [r.target for r in records]
     outputs = complete(prompts) if prompts else []
     checks = [check_output(out, want) for out, want in zip(outputs, expected)]
-    return split_report(checks, prompts, expected, outputs, malformed)
+    by_written = [{"line": r.line, "error": r.by_written_target} for r in records if r.by_written_target]
+    return split_report(checks, prompts, expected, outputs, malformed, by_written)
 
 
 def evaluate_file(path: str | Path, complete: Complete, limit: int | None = None) -> dict:

@@ -1,8 +1,13 @@
 """Reading eval inputs: split files of records and the rollout fights.
 
-Any file of records can be evaluated. Each record's expected target comes from the
-engine, not from the file: a record whose stated target disagrees with the engine, or
-that does not parse, is reported by line number and skipped, never a crash.
+Any file of records can be evaluated. A record's expected target comes from the engine
+when the engine can read its prompt (aliases and noisy labels included); a record whose
+stated target then disagrees with the engine is malformed. When the engine cannot read
+the prompt (unknown labels: an unpublished alias, a spelling off the noisy-label rules),
+the record is scored against the target written in the file, which must itself parse
+with the strict target parser (`EvalRecord.by_written_target`). Malformed records (no
+`` => ``, no target, a target that does not parse, one that disagrees with the engine)
+are reported by line number and skipped, never a crash.
 """
 
 from __future__ import annotations
@@ -11,7 +16,17 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from data_gen.rpg import RPGError, format_state, format_target, parse_action, parse_prompt, parse_state, split_record, step
+from data_gen.rpg import (
+    RPGError,
+    format_state,
+    format_target,
+    parse_action,
+    parse_prompt,
+    parse_state,
+    parse_target,
+    split_record,
+    step,
+)
 from picojax.errors import UserError
 
 
@@ -23,7 +38,8 @@ class EvalInputError(UserError):
 class EvalRecord:
     line: int  # 1-based line number in its file
     prompt: str  # as written in the file (alias spellings kept: the aliases split tests them)
-    target: str  # the engine's canonical target for the prompt
+    target: str  # the engine's canonical target for the prompt, or the written one (below)
+    by_written_target: str = ""  # why the engine could not read the prompt, when `target` is the file's
 
 
 @dataclass(frozen=True)
@@ -54,15 +70,34 @@ def load_records(path: str | Path, limit: int | None = None) -> tuple[list[EvalR
             continue
         try:
             prompt, stated = split_record(line)
-            target = format_target(*step(*parse_prompt(prompt)))
         except RPGError as e:
             malformed.append({"line": number, "error": str(e)})
+            continue
+        try:
+            target = format_target(*step(*parse_prompt(prompt)))
+        except RPGError as prompt_error:
+            why = _written_target_error(stated)
+            if why:
+                malformed.append({"line": number, "error": f"prompt: {prompt_error}; written target: {why}"})
+            else:
+                records.append(EvalRecord(number, prompt, stated, by_written_target=str(prompt_error)))
             continue
         if stated != target:
             malformed.append({"line": number, "error": f"target disagrees with the engine, which gives {target!r}"})
             continue
         records.append(EvalRecord(number, prompt, target))
     return records, malformed
+
+
+def _written_target_error(stated: str) -> str:
+    """Why a written target cannot be scored against (empty when it can): it must parse."""
+    if not stated.strip():
+        return "no target after ' => '"
+    try:
+        parse_target(stated)
+    except RPGError as e:
+        return str(e)
+    return ""
 
 
 def load_fights(path: str | Path, limit: int | None = None) -> tuple[list[Fight], list[dict]]:

@@ -13,11 +13,15 @@ from eval.rpg.compare import FAILURE_CLASSES, FIELDS, OutputCheck
 from picojax import tables
 
 EXAMPLES_PER_CLASS = 3  # failing outputs kept per class, so a report shows *how* it fails
+WRITTEN_TARGET_EXAMPLES = 5  # records scored by their written target: why, for the first few
 
 
 def split_report(checks: Sequence[OutputCheck], prompts: Sequence[str], expected: Sequence[str],
-                 outputs: Sequence[str], malformed: Sequence[dict] = ()) -> dict:
-    """Exact match, format validity, per-field accuracy, taxonomy counts and examples."""
+                 outputs: Sequence[str], malformed: Sequence[dict] = (), by_written_target: Sequence[dict] = ()) -> dict:
+    """Exact match, format validity, per-field accuracy, taxonomy counts and examples.
+
+    ``by_written_target``: {line, error} of the records scored against the target written in
+    the file because the engine could not read their prompt (counted, the first few kept)."""
     n = len(checks)
 
     def share(count: int) -> float:
@@ -35,6 +39,8 @@ def split_report(checks: Sequence[OutputCheck], prompts: Sequence[str], expected
         "field_accuracy": {f: share(sum(c.fields[f] for c in checks)) for f in FIELDS},
         "taxonomy": {c: sum(c in check.failures for check in checks) for c in FAILURE_CLASSES},
         "malformed_records": list(malformed),
+        "scored_by_written_target": len(by_written_target),
+        "written_target_examples": list(by_written_target[:WRITTEN_TARGET_EXAMPLES]),
         "examples": {c: ex for c, ex in examples.items() if ex},
     }
 
@@ -67,20 +73,27 @@ def scalar_metrics(results: dict) -> dict[str, float]:
             out[f"{split}/field/{f}"] = acc
         for c, count in rep["taxonomy"].items():
             out[f"{split}/failure/{c}"] = count / rep["records"] if rep["records"] else 0.0
+        if rep.get("scored_by_written_target"):
+            out[f"{split}/scored_by_written_target"] = rep["scored_by_written_target"] / rep["records"]
     return out
 
 
 def format_table(results: dict) -> str:
-    """One row per split: records, exact match, validity, then the failure counts."""
-    header = ["split", "records", "exact", "valid", *FAILURE_CLASSES, "malformed"]
+    """One row per split: records, exact match, validity, then the failure counts; a
+    ``by_target`` column (records scored against their written target) when any split has one."""
+    splits = {s: rep for s, rep in results.items() if s != "rollout"}
+    written = any(rep.get("scored_by_written_target") for rep in splits.values())
+    header = ["split", "records", "exact", "valid", *FAILURE_CLASSES, "malformed", *(["by_target"] if written else [])]
     rows = [header]
-    for split, rep in results.items():
-        if split == "rollout":
-            continue
+    for split, rep in splits.items():
         rows.append([split, str(rep["records"]), f"{100 * rep['exact_match']:.1f}%",
                      f"{100 * rep['format_validity']:.1f}%", *(str(rep["taxonomy"][c]) for c in FAILURE_CLASSES),
-                     str(len(rep["malformed_records"]))])
+                     str(len(rep["malformed_records"])),
+                     *([str(rep.get("scored_by_written_target", 0))] if written else [])])
     lines = [tables.format_table(rows, left=1)]
+    if written:
+        lines.append("by_target: records whose prompt the engine cannot read (unknown labels), scored against "
+                     "the target written in the file")
     if "rollout" in results:
         ro = results["rollout"]
         lines.append(f"rollout: {ro['fights']} fights, turns to first divergence mean {ro['mean_turns_to_divergence']:.1f}, "
