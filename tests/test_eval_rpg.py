@@ -113,11 +113,12 @@ def dataset(tmp_path_factory):
 
 def test_the_engine_scores_perfectly_on_every_split(dataset):
     results = evaluate_paths(default_splits(dataset), engine, limit=20)
-    assert set(results) == {"in_dist", "held_out_names", "aliases", "out_of_range", "crowded", "fizzle", "rollout"}
+    assert set(results) == {"in_dist", "held_out_names", "aliases", "out_of_range", "crowded", "fizzle", "uniform",
+                            "unseen_names", "label_variants", "rollout"}
     for split, rep in results.items():
         if split != "rollout":
             assert rep["records"] == 20 and rep["exact_match"] == 1.0 and rep["malformed_records"] == []
-            assert rep["scored_by_written_target"] == 0  # every split's prompts are engine-readable
+            assert rep["scored_by_written_target"] == 0  # every split's prompts, noisy labels too, engine-readable
     ro = results["rollout"]
     assert ro["fights"] == 6 and ro["completed"] == 1.0
     assert ro["mean_turns_to_divergence"] == ro["mean_fight_length"] > 1

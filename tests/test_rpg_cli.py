@@ -47,11 +47,13 @@ def test_data_rpg_writes_a_dataset_that_checks(tmp_path, capsys):
     argv = ["data", "rpg", "--out", str(out), "--seed", "1", "--train-records", "500", "--val-records", "50",
             "--eval-records", "40", "--eval-fights", "5", "--no-progress"]
     assert main(argv) == 0
-    assert "records/s" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "records/s" in printed
+    assert "coverage" in printed and "guard_halved" in printed and "eval/uniform.txt" in printed
     files = [out / "train.txt", out / "val.txt", *sorted((out / "eval").iterdir())]
-    assert len(files) == 9
+    assert len(files) == 12
     assert main(["rpg", "check", *map(str, files)]) == 0
-    assert capsys.readouterr().out.count("records agree") == 9
+    assert capsys.readouterr().out.count("records agree") == 12
 
     fights = out / "eval" / "fights.jsonl"
     lines = fights.read_text().splitlines()
@@ -63,3 +65,20 @@ def test_data_rpg_writes_a_dataset_that_checks(tmp_path, capsys):
 
     assert main(["data", "rpg", "--out", str(out), "--alias-rate", "2", "--no-progress"]) == 2
     assert "alias_rate" in capsys.readouterr().err
+    assert main(["data", "rpg", "--out", str(out), "--uniform-share", "0.6", "--no-progress"]) == 2
+    assert "at most 1" in capsys.readouterr().err
+
+
+def test_data_rpg_knobs_reach_the_manifest(tmp_path, capsys):
+    out = tmp_path / "rpg"
+    argv = ["data", "rpg", "--out", str(out), "--train-records", "400", "--val-records", "20", "--eval-records", "10",
+            "--eval-fights", "1", "--uniform-share", "0.3", "--crowded-share", "0.1", "--draw-share", "0.05",
+            "--noise-rate", "0.2", "--no-progress"]
+    assert main(argv) == 0
+    capsys.readouterr()
+    manifest = json.loads((out / "manifest.json").read_text())
+    options = manifest["options"]
+    assert (options["uniform_share"], options["crowded_share"], options["draw_share"], options["noise_rate"]) == (
+        0.3, 0.1, 0.05, 0.2)
+    coverage = manifest["splits"]["train.txt"]["coverage"]
+    assert coverage["crowded"] >= 0.1 and coverage["draw"] >= 0.05 and 0.1 < coverage["noise"] < 0.3

@@ -19,7 +19,9 @@ from data_gen.rpg import (
     parse_target,
     step,
 )
-from data_gen.rpg.aliases import respell_prompt
+from data_gen.rpg.aliases import ACTION_CANON, STATUS_CANON, respell_prompt
+from data_gen.rpg.coverage import BIT, branches
+from data_gen.rpg.noise import family_of, noisy_prompt
 from data_gen.rpg.rules import ACTION_NAMES, STATUSES
 from data_gen.rpg.sources import Source, make_records
 
@@ -143,10 +145,82 @@ def test_fizzle_leaves_cooldowns_only_ticking(prompt):
     assert nxt == wait_nxt  # a fizzle is exactly a turn of doing nothing
 
 
+def _labels(state, action):
+    """(spelling, its canonical table) of every status/action label of a (printed) prompt."""
+    out = [(action.name, ACTION_CANON)]
+    for e in state.entities:
+        out += [(s, STATUS_CANON) for s, _ in e.statuses] + [(a, ACTION_CANON) for a, _ in e.cooldowns]
+    return out
+
+
+@settings(max_examples=100, deadline=None)
+@given(prompts(), st.integers(0, 2**32), st.sampled_from(["train", "eval"]))
+def test_noisy_prompts_parse_to_the_canonical_prompt_and_families_never_meet(prompt, seed, family):
+    noisy = noisy_prompt(*prompt, family, random.Random(seed))
+    assert format_prompt(*noisy) != format_prompt(*prompt)
+    assert parse_prompt(format_prompt(*noisy)) == prompt
+    kinds = {family_of(spelling, canon) for spelling, canon in _labels(*noisy)}
+    assert family in kinds and kinds <= {"canonical", family}  # never a spelling of the other family
+
+
+def reference_branches(state, action):
+    """The coverage branches, read off the spec step by step (the engine is not asked)."""
+    nxt, result = step(state, action)
+    me = state.entity(action.actor)
+    other = next(e for e in state.entities if e.name != action.actor)
+    table = {"strike": (6, None, True), "poison_strike": (2, "poison", True), "ignite": (3, "burn", True),
+             "heal": (0, None, False), "guard": (0, "guard", False), "rally": (0, "regen", False), "wait": (0, None, False)}
+    damage, status, hits_other = table[action.name]
+    target = other if hits_other else me
+    hp = {e.name: e.hp for e in state.entities}
+    found = set()
+    if action.name in dict(me.cooldowns):
+        found.add("fizzle")
+    else:
+        if damage:
+            if "guard" in dict(target.statuses):
+                found.add("guard_halved")
+                damage //= 2
+            if damage > hp[target.name]:
+                found.add("hp_clamped_0")
+            hp[target.name] = max(0, hp[target.name] - damage)
+        if action.name == "heal":
+            if hp[me.name] + 12 > me.max_hp:
+                found.add("heal_clamped")
+            hp[me.name] = min(me.max_hp, hp[me.name] + 12)
+        if status and status in dict(target.statuses):
+            found.add("refresh")
+    for e, after in zip(state.entities, nxt.entities):
+        if hp[e.name] > 0:
+            raw = hp[e.name] + sum({"poison": -3, "burn": -4, "regen": 3, "guard": 0}[s] for s, _ in e.statuses)
+            if raw < 0:
+                found.add("hp_clamped_0")
+            if raw > e.max_hp:
+                found.add("tick_clamped_max")
+        if any(t == 1 and s not in dict(after.statuses) for s, t in e.statuses):
+            found.add("status_expires")
+        if any(t == 1 for _, t in e.cooldowns):
+            found.add("cooldown_expires")
+    if all(len(e.statuses) == 4 and len(e.cooldowns) >= 3 for e in state.entities):
+        found.add("crowded")
+    if result == "draw":
+        found.add("draw")
+    elif result.startswith("win:"):
+        found.add("win")
+    return found
+
+
+@settings(max_examples=100, deadline=None)
+@given(prompts())
+def test_coverage_branches_match_the_spec(prompt):
+    mask = branches(*prompt, *step(*prompt))
+    assert {name for name, bit in BIT.items() if mask & bit} == reference_branches(*prompt)
+
+
 @settings(max_examples=20, deadline=None)
-@given(st.integers(0, 2**32), st.sampled_from(["mix", "crowded", "fizzle", "out_of_range"]))
+@given(st.integers(0, 2**32), st.sampled_from(["mix", "uniform", "crowded", "draw", "fizzle", "out_of_range"]))
 def test_seeded_generation_is_reproducible(seed, kind):
-    source = Source(kind=kind, alias_rate=0.3)
+    source = Source(kind=kind, alias_rate=0.3, noise_rate=0.3, uniform_share=0.2, crowded_share=0.1, draw_share=0.1)
     first = make_records(random.Random(seed), source, 60)
     assert first == make_records(random.Random(seed), source, 60)
     assert first != make_records(random.Random(seed + 1), source, 60)
@@ -154,6 +228,11 @@ def test_seeded_generation_is_reproducible(seed, kind):
         record = parse_record(made.line)
         assert format_prompt(record.state, record.action) == made.key
         assert format_target(*step(record.state, record.action)) == made.line.split(" => ")[1].rstrip("\n")
+        assert made.branches == branches(record.state, record.action, record.next_state, record.result)
+        assert made.fizzle == is_fizzle(record.state, record.action)
+        assert not (made.alias and made.noise)
+        if kind == "draw":
+            assert record.result == "draw"
 
 
 def test_format_state_has_no_trailing_or_double_spaces():

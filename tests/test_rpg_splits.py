@@ -13,13 +13,16 @@ from hypothesis import strategies as st
 
 import data_gen.rpg.splits as splits
 from data_gen.rpg import EVAL_SPLITS, Options, RPGError, check_file, is_fizzle, parse_prompt, parse_record, split_record, write_dataset
-from data_gen.rpg.aliases import ACTION_ALIASES, STATUS_ALIASES
-from data_gen.rpg.generator import Ranges
+from data_gen.rpg.aliases import ACTION_ALIASES, ACTION_CANON, STATUS_ALIASES, STATUS_CANON
+from data_gen.rpg.coverage import ENGINE_BRANCHES
+from data_gen.rpg.generator import HP_HIGH_SPAN, HP_LOW_SPAN, STATUS_MAX_TURNS, Ranges
 from data_gen.rpg.names import HELD_OUT_NAMES, RESERVED, TRAIN_NAMES
-from data_gen.rpg.rules import STATUSES
+from data_gen.rpg.noise import family_of
+from data_gen.rpg.rules import COOLDOWN, COOLDOWN_ACTIONS, STATUSES
 from data_gen.rpg.text import format_prompt
 
-SMALL = Options(seed=3, train_records=3000, val_records=400, eval_records=300, eval_fights=20, alias_rate=0.1)
+SMALL = Options(seed=3, train_records=3000, val_records=400, eval_records=300, eval_fights=20, alias_rate=0.1,
+                noise_rate=0.2)
 ALIAS_WORDS = {a for table in (STATUS_ALIASES, ACTION_ALIASES) for aliases in table.values() for a in aliases}
 TEXT_FILES = ["train.txt", "val.txt"] + [f"eval/{s}.txt" for s in EVAL_SPLITS]
 
@@ -101,6 +104,62 @@ def test_split_contents(dataset):
     assert all(set(re.split(r"[ :,=|]+", p)) & ALIAS_WORDS for p in aliased)
 
 
+def _label_kinds(prompt):
+    """The kind (`noise.family_of`) of every status/action label as written in a prompt."""
+    blocks = prompt.removesuffix(" => ").split(" | ")
+    labels = [(blocks[3].split(":")[1], ACTION_CANON)]
+    for block in blocks[1:3]:
+        _, _, st_text, cd_text = block.split(" ")
+        for text, canon in ((st_text[3:], STATUS_CANON), (cd_text[3:], ACTION_CANON)):
+            labels += [(item.partition(":")[0], canon) for item in text.split(",") if text != "-"]
+    return {family_of(spelling, canon) for spelling, canon in labels}
+
+
+def test_new_split_contents(dataset):
+    out, manifest = dataset
+    uniform = _records(out / "eval/uniform.txt")
+    entities = [e for r in uniform for e in r.state.entities]
+    for r in uniform:
+        assert {e.name for e in r.state.entities} <= set(TRAIN_NAMES)
+        assert 1 <= r.state.turn <= 59 and all(20 <= e.max_hp <= 99 for e in r.state.entities)
+    for s in STATUSES:  # each status on about half the entities, with every turn count 1..its fresh value
+        turns = [t for e in entities for name, t in e.statuses if name == s]
+        assert 0.4 < len(turns) / len(entities) < 0.6 and set(turns) == set(range(1, STATUS_MAX_TURNS[s] + 1))
+    for a in COOLDOWN_ACTIONS:
+        turns = [t for e in entities for name, t in e.cooldowns if name == a]
+        assert 0.4 < len(turns) / len(entities) < 0.6 and set(turns) == set(range(1, COOLDOWN[a] + 1))
+    assert sum(e.hp <= HP_LOW_SPAN for e in entities) / len(entities) > 0.2
+    assert sum(e.hp > e.max_hp - HP_HIGH_SPAN for e in entities) / len(entities) > 0.2
+    assert manifest["splits"]["eval/uniform.txt"]["alias_rate"] == 0.0
+
+    known = set(TRAIN_NAMES) | set(HELD_OUT_NAMES) | RESERVED
+    unseen = {e.name for r in _records(out / "eval/unseen_names.txt") for e in r.state.entities}
+    assert len(unseen) > 100 and not unseen & known and all(re.fullmatch("[a-z]{3,8}", n) for n in unseen)
+
+    variants = [split_record(line)[0] for line in (out / "eval/label_variants.txt").read_text().splitlines()]
+    trained = [split_record(line)[0] for f in ("train.txt", "val.txt") for line in (out / f).read_text().splitlines()]
+    for prompt in variants:  # every prompt has an eval-family spelling, and nothing else but canonical names
+        assert "eval" in _label_kinds(prompt) <= {"canonical", "eval"}, prompt
+    train_kinds = set().union(*map(_label_kinds, trained))
+    assert "train" in train_kinds and "eval" not in train_kinds  # the eval's spellings are never trained on
+    assert 0.12 < manifest["splits"]["train.txt"]["noise_rate"] < 0.28
+    for f in ("eval/in_dist.txt", "eval/held_out_names.txt", "eval/aliases.txt", "eval/uniform.txt"):
+        assert manifest["splits"][f]["noise_rate"] == 0.0
+
+
+def test_coverage_in_the_manifest(dataset):
+    _, manifest = dataset
+    for f in TEXT_FILES:
+        coverage = manifest["splits"][f]["coverage"]
+        assert list(coverage) == [*ENGINE_BRANCHES, "alias", "noise"] and all(0 <= v <= 1 for v in coverage.values())
+    train = manifest["splits"]["train.txt"]["coverage"]
+    assert all(train[b] > 0 for b in ENGINE_BRANCHES), train  # the training mix takes every branch
+    assert train["crowded"] >= SMALL.crowded_share and train["draw"] >= SMALL.draw_share
+    assert manifest["splits"]["eval/crowded.txt"]["coverage"]["crowded"] == 1.0
+    assert manifest["splits"]["eval/fizzle.txt"]["coverage"]["fizzle"] == 1.0
+    assert manifest["splits"]["train.txt"]["fizzle_rate"] == train["fizzle"]
+
+
 def test_seeded_output_is_reproducible(dataset, tmp_path):
     _, manifest = dataset
     again = write_dataset(tmp_path / "again", SMALL, progress=False)
@@ -161,6 +220,9 @@ def test_bad_options_are_user_errors(tmp_path):
     with pytest.raises(RPGError) as err:
         write_dataset(tmp_path / "x", replace(SMALL, alias_rate=1.5), progress=False)
     assert err.value.field == "alias_rate"
+    with pytest.raises(RPGError) as err:
+        write_dataset(tmp_path / "x", replace(SMALL, fight_share=0.7, uniform_share=0.4), progress=False)
+    assert "at most 1" in str(err.value)
 
 
 def test_name_lists_are_disjoint_and_not_keywords():

@@ -39,6 +39,15 @@ COOLDOWN_CHANCE = 0.3
 # contain fizzles too, as in the states a model will meet in rollouts).
 FIGHT_FIZZLE_CHANCE = 0.08
 
+# Uniform states (the `uniform` source): every status and every cooldown present with
+# this chance, independently, so every combination occurs; hp gets extra mass at the two
+# edges where the rules clamp: within one turn's worst loss of 0 (strike 6 + burn 4 +
+# poison 3 = 13) and within a heal (12) of max.
+UNIFORM_CHANCE = 0.5
+HP_LOW_SPAN = 13  # hp 1..13: one turn can down the entity
+HP_HIGH_SPAN = 12  # hp max-11..max: a heal is clamped at max
+HP_EDGE_CHANCE = 0.25  # each edge; the rest uniform over 1..max
+
 
 def _int(rng: random.Random, lo: int, hi: int) -> int:
     return lo + int(rng.random() * (hi - lo + 1))
@@ -67,6 +76,45 @@ def random_entity(rng: random.Random, name: str, max_hp: int, crowded: bool = Fa
         names = [a for a in COOLDOWN_ACTIONS if rand() < COOLDOWN_CHANCE]
     cooldowns = tuple((a, 1 + int(rand() * COOLDOWN[a])) for a in names)
     return Entity(name, 1 + int(rand() * max_hp), max_hp, statuses, cooldowns)
+
+
+def uniform_hp(rand, max_hp: int) -> int:
+    """hp in 1..max: a quarter near 0, a quarter near max, the rest uniform."""
+    r = rand()
+    if r < HP_EDGE_CHANCE:
+        return 1 + int(rand() * min(HP_LOW_SPAN, max_hp))
+    if r < 2 * HP_EDGE_CHANCE:
+        return max_hp - int(rand() * min(HP_HIGH_SPAN, max_hp))
+    return 1 + int(rand() * max_hp)
+
+
+def uniform_entity(rng: random.Random, name: str, max_hp: int, low_span: int = 0) -> Entity:
+    """Each status (turns 1..its fresh value) and each cooldown (1..its cooldown) present
+    with `UNIFORM_CHANCE`; hp from `uniform_hp`, or uniform over 1..``low_span`` when given."""
+    rand = rng.random
+    statuses = tuple((s, 1 + int(rand() * STATUS_MAX_TURNS[s])) for s in STATUSES if rand() < UNIFORM_CHANCE)
+    cooldowns = tuple((a, 1 + int(rand() * COOLDOWN[a])) for a in COOLDOWN_ACTIONS if rand() < UNIFORM_CHANCE)
+    hp = 1 + int(rand() * min(low_span, max_hp)) if low_span else uniform_hp(rand, max_hp)
+    return Entity(name, hp, max_hp, statuses, cooldowns)
+
+
+def uniform_state(rng: random.Random, names: tuple[str, ...], ranges: Ranges, low_span: int = 0) -> State:
+    """A state drawn uniformly over ``ranges`` (max hp, turn) and every status/cooldown combination."""
+    a, b = two_names(rng, names)
+    lo, hi = ranges.max_hp
+    return State(_int(rng, *ranges.turn), (uniform_entity(rng, a, _int(rng, lo, hi), low_span),
+                                           uniform_entity(rng, b, _int(rng, lo, hi), low_span)))
+
+
+def draw_prompt(rng: random.Random, names: tuple[str, ...], ranges: Ranges) -> tuple[State, Action]:
+    """A uniform state and action whose turn ends in a draw (both down): rare by chance
+    (under 1% of uniform states), so drawn by rejection from states with both hp near 0
+    (1..13, the most one turn can take, or half the time 1..7, where draws are likelier)."""
+    while True:
+        state = uniform_state(rng, names, ranges, HP_LOW_SPAN if rng.random() < 0.5 else (HP_LOW_SPAN + 1) // 2)
+        action = random_action(rng, state)
+        if resolve(state, action)[1] == "draw":
+            return state, action
 
 
 def random_state(rng: random.Random, names: tuple[str, ...], ranges: Ranges, crowded: bool = False) -> State:

@@ -38,3 +38,19 @@ turn hp st cd act result ongoing draw win burn guard poison regen strike poison_
 ignite heal rally wait psn poisoned brn burning rgn regeneration grd guarded poisonstrike
 ign ignition hl cure block defend rly inspire hit attack pass skip
 """.split())
+
+UNSEEN_LENGTHS = (3, 8)  # letters in a generated unseen name
+_KNOWN = frozenset(TRAIN_NAMES) | frozenset(HELD_OUT_NAMES) | RESERVED
+
+
+def unseen_names(rng, count: int) -> tuple[str, ...]:
+    """``count`` distinct random lowercase names of 3-8 letters in neither list (nor a
+    keyword): the eval/unseen_names split's pool."""
+    lo, hi = UNSEEN_LENGTHS
+    out: dict[str, None] = {}
+    while len(out) < count:
+        length = lo + int(rng.random() * (hi - lo + 1))
+        name = "".join(chr(97 + int(rng.random() * 26)) for _ in range(length))
+        if name not in _KNOWN:
+            out[name] = None
+    return tuple(out)

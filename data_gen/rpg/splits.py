@@ -23,16 +23,19 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from data_gen.rpg.coverage import rates
 from data_gen.rpg.errors import RPGError
 from data_gen.rpg.generator import fight, fight_transitions
-from data_gen.rpg.names import HELD_OUT_NAMES, TRAIN_NAMES
+from data_gen.rpg.names import HELD_OUT_NAMES, TRAIN_NAMES, unseen_names
 from data_gen.rpg.rules import SPEC_VERSION
 from data_gen.rpg.sources import Made, Source, make_records
 from data_gen.rpg.text import format_prompt, format_state
 from picojax.paths import replace_dir
 
 CHUNK = 4096
-EVAL_SPLITS = ("in_dist", "held_out_names", "aliases", "out_of_range", "crowded", "fizzle")
+EVAL_SPLITS = ("in_dist", "held_out_names", "aliases", "out_of_range", "crowded", "fizzle", "uniform", "unseen_names",
+               "label_variants")
+UNSEEN_POOL = 4096  # generated names the unseen_names split draws its pairs from
 
 
 @dataclass(frozen=True)
@@ -43,20 +46,32 @@ class Options:
     eval_records: int = 1_000  # per eval split
     eval_fights: int = 200
     alias_rate: float = 0.05
+    # The train/val/in-dist mix: shares of whole-fight turns, uniform states, crowded
+    # states and turns ending in a draw; the rest (1 - the four) are sparse random states.
     fight_share: float = 0.5
+    uniform_share: float = 0.4
+    crowded_share: float = 0.02
+    draw_share: float = 0.01
+    noise_rate: float = 0.0  # share of train/val prompts with noisy labels (the training family)
 
     def check(self) -> None:
         for name in ("train_records", "val_records", "eval_records", "eval_fights"):
             if getattr(self, name) < 0:
                 raise RPGError(name, getattr(self, name), "must be >= 0")
-        for name in ("alias_rate", "fight_share"):
+        for name in ("alias_rate", "fight_share", "uniform_share", "crowded_share", "draw_share", "noise_rate"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise RPGError(name, getattr(self, name), "must be between 0 and 1")
+        shares = self.fight_share + self.uniform_share + self.crowded_share + self.draw_share
+        if shares > 1.0 + 1e-9:
+            raise RPGError("fight_share+uniform_share+crowded_share+draw_share", round(shares, 6),
+                           "the mix's shares must add up to at most 1")
 
 
 def split_sources(opts: Options) -> dict[str, Source]:
     """What each split draws from, in the order the splits claim their prompts."""
-    mix = Source(alias_rate=opts.alias_rate, fight_share=opts.fight_share)
+    mix = Source(alias_rate=opts.alias_rate, fight_share=opts.fight_share, uniform_share=opts.uniform_share,
+                 crowded_share=opts.crowded_share, draw_share=opts.draw_share)
+    pool = unseen_names(random.Random(f"{opts.seed}:eval/unseen_names:pool"), UNSEEN_POOL)
     return {
         "eval/in_dist": mix,
         "eval/held_out_names": replace(mix, names=HELD_OUT_NAMES),
@@ -64,8 +79,11 @@ def split_sources(opts: Options) -> dict[str, Source]:
         "eval/out_of_range": Source(kind="out_of_range", alias_rate=0.0),
         "eval/crowded": Source(kind="crowded", alias_rate=0.0),
         "eval/fizzle": Source(kind="fizzle", alias_rate=0.0),
-        "val": mix,
-        "train": mix,
+        "eval/uniform": Source(kind="uniform", alias_rate=0.0),
+        "eval/unseen_names": replace(mix, names=pool),
+        "eval/label_variants": replace(mix, alias_rate=0.0, noise_rate=1.0, noise_family="eval"),
+        "val": replace(mix, noise_rate=opts.noise_rate),
+        "train": replace(mix, noise_rate=opts.noise_rate),
     }
 
 
@@ -81,6 +99,8 @@ class _Sink:
         self.results: Counter[str] = Counter()
         self.fizzles = 0
         self.aliases = 0
+        self.noisy = 0
+        self.masks: Counter[int] = Counter()  # coverage.branches masks
 
     def write(self, text: str) -> None:
         self.file.write(text)
@@ -92,6 +112,8 @@ class _Sink:
         self.results[made.result.partition(":")[0]] += 1
         self.fizzles += made.fizzle
         self.aliases += made.alias
+        self.noisy += made.noise
+        self.masks[made.branches] += 1
 
     def summary(self) -> dict:
         self.file.close()
@@ -104,6 +126,9 @@ class _Sink:
             "results": {r: round(c / n, 4) for r, c in sorted(self.results.items())},
             "fizzle_rate": round(self.fizzles / n, 4),
             "alias_rate": round(self.aliases / n, 4),
+            "noise_rate": round(self.noisy / n, 4),
+            "coverage": {**rates(self.masks, self.count), "alias": round(self.aliases / n, 4),
+                         "noise": round(self.noisy / n, 4)},
         }
 
 
@@ -152,7 +177,7 @@ def _write_fights(path: Path, opts: Options, taken: set[str], bar) -> dict:
         turns += len(f.actions)
         bar.update(1)
     summary = sink.summary()
-    summary.update(turns=turns, actions={}, fizzle_rate=None, alias_rate=0.0)
+    summary.update(turns=turns, actions={}, fizzle_rate=None, alias_rate=0.0, noise_rate=0.0, coverage=None)
     return summary
 
 

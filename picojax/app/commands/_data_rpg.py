@@ -15,7 +15,17 @@ def add_arguments(parser):
     parser.add_argument("--alias-rate", type=float, default=0.05, metavar="P",
                         help="share of train/val/in-dist prompts written with published aliases (default 0.05)")
     parser.add_argument("--fight-share", type=float, default=0.5, metavar="P",
-                        help="share of records taken from whole fights; the rest are random states (default 0.5)")
+                        help="share of train/val/in-dist records taken from whole fights (default 0.5)")
+    parser.add_argument("--uniform-share", type=float, default=0.4, metavar="P",
+                        help="share drawn uniformly over the training ranges: every status/cooldown combination, "
+                             "hp near 0 and near max (default 0.4)")
+    parser.add_argument("--crowded-share", type=float, default=0.02, metavar="P",
+                        help="share of crowded states: all four statuses, 3+ cooldowns on both sides (default 0.02)")
+    parser.add_argument("--draw-share", type=float, default=0.01, metavar="P",
+                        help="share of turns that end in a draw (default 0.01); the mix's rest are random states")
+    parser.add_argument("--noise-rate", type=float, default=0.0, metavar="P",
+                        help="share of train/val prompts with noisy labels (case, stray '-'), a family "
+                             "eval/label_variants never uses (default 0)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -23,11 +33,13 @@ def run(args) -> int:
     import time
 
     from data_gen.rpg import Options, write_dataset
+    from data_gen.rpg.coverage import format_coverage
     from picojax.errors import UserError
 
     opts = Options(seed=args.seed, train_records=args.train_records, val_records=args.val_records,
                    eval_records=args.eval_records, eval_fights=args.eval_fights, alias_rate=args.alias_rate,
-                   fight_share=args.fight_share)
+                   fight_share=args.fight_share, uniform_share=args.uniform_share, crowded_share=args.crowded_share,
+                   draw_share=args.draw_share, noise_rate=args.noise_rate)
     start = time.perf_counter()
     try:
         manifest = write_dataset(args.out, opts, progress=not args.no_progress)
@@ -40,4 +52,8 @@ def run(args) -> int:
           f"in {seconds:.1f} s ({records / seconds:,.0f} records/s)")
     for name, count in manifest["counts"].items():
         print(f"  {name:24} {count:>10,}")
+    table = format_coverage(manifest)
+    if table:
+        print("coverage (share of records taking each branch; every split's is in manifest.json):")
+        print("\n".join("  " + line for line in table.splitlines()))
     return 0
