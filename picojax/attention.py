@@ -119,12 +119,13 @@ def fused_attention(q_BxTxNxK, k_BxSxGxK, v_BxSxGxK, mask_BxTxS, implementation:
     return jax.nn.dot_product_attention(q_BxTxNxK, k_BxSxGxK, v_BxSxGxK, implementation=implementation, **kwargs)
 
 
-def effective_implementation(q, k, v, mask_BxTxS, implementation: str) -> str:
+def effective_implementation(q, k, v, mask_BxTxS, implementation: str, segment_ids_BxT=None) -> str:
     """The kernel `attend` really runs on these inputs: ``cudnn`` becomes ``xla`` where
-    `fused_attention` falls back (cuDNN rejects the inputs while tracing)."""
+    `fused_attention` falls back (cuDNN rejects the inputs while tracing), ``chunked``
+    becomes ``xla`` where `attend` cannot use it (a cache, or a mask without segment ids)."""
     implementation = resolve_implementation(implementation)
-    if implementation == "chunked" and q.shape[1] != k.shape[1]:
-        return "xla"  # the chunked kernel serves T == S; decoding over a cache uses XLA's
+    if implementation == "chunked" and (q.shape[1] != k.shape[1] or (mask_BxTxS is not None and segment_ids_BxT is None)):
+        return "xla"
     if implementation == "cudnn" and mask_BxTxS is not None:
         return "xla"  # segment masks stay on XLA (see fused_attention)
     if implementation != "cudnn":

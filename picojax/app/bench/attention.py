@@ -24,7 +24,7 @@ def add_arguments(parser):
     parser.add_argument("--rounds", type=int, default=10, help="timed rounds (default 10)")
     parser.add_argument("--mask", default="segments", choices=("segments", "causal"),
                         help="packed-segment mask (data.segment_mask=true, default) or plain causal")
-    parser.add_argument("--kernels", default=None, help="comma list; default einsum,xla (+cudnn on GPU)")
+    parser.add_argument("--kernels", default=None, help="comma list; default einsum,xla,chunked (+cudnn on GPU)")
 
 
 def _label(asked: str, ran: str) -> str:
@@ -52,7 +52,7 @@ def run(args) -> int:
     from picojax.app.bench.report import emit
 
     on_gpu = jax.default_backend() == "gpu"
-    kernels = args.kernels.split(",") if args.kernels else ["einsum", "xla"] + (["cudnn"] if on_gpu else [])
+    kernels = args.kernels.split(",") if args.kernels else ["einsum", "xla", "chunked"] + (["cudnn"] if on_gpu else [])
     dtype = jnp.bfloat16 if on_gpu else jnp.float32
     b, n, d = args.batch, args.seq_len, args.head_dim
     rows, figures = [], {}
@@ -63,13 +63,14 @@ def run(args) -> int:
         q = jax.random.normal(keys[0], (b, n, heads, d), dtype)
         k = jax.random.normal(keys[1], (b, n, kv_heads, d), dtype)
         v = jax.random.normal(keys[2], (b, n, kv_heads, d), dtype)
-        mask = None  # plain causal
+        mask = segments = None  # plain causal
         if args.mask == "segments":  # 4 packed documents per row
             segments = jnp.repeat(jnp.arange(4) + 1, n // 4)[None].repeat(b, 0)
-            mask = causal_mask(jnp.pad(segments, ((0, 0), (0, n - segments.shape[1]))))
+            segments = jnp.pad(segments, ((0, 0), (0, n - segments.shape[1])))
+            mask = causal_mask(segments)
         timers = {}
         for kernel in kernels:
-            loss = lambda q, k, v, kernel=kernel: attend(q, k, v, mask, kernel).astype(jnp.float32).sum()
+            loss = lambda q, k, v, kernel=kernel: attend(q, k, v, mask, kernel, segments).astype(jnp.float32).sum()
             timers[kernel] = _timer(jax.jit(jax.grad(loss, argnums=(0, 1, 2))), (q, k, v))
         times = {kernel: [] for kernel in kernels}
         for _ in range(args.rounds):
@@ -78,13 +79,13 @@ def run(args) -> int:
         medians = {kernel: statistics.median(t) for kernel, t in times.items()}
         # What really ran: a kernel that fell back (cuDNN rejecting the inputs) is labelled
         # by the kernel that ran instead, e.g. "xla (cudnn fell back)".
-        label = {kernel: _label(kernel, effective_implementation(q, k, v, mask, kernel)) for kernel in kernels}
+        label = {kernel: _label(kernel, effective_implementation(q, k, v, mask, kernel, segments)) for kernel in kernels}
         best = min(medians, key=medians.get)
         for kernel in kernels:
             rows.append((depth, heads, label[kernel], medians[kernel] * 1e3, min(times[kernel]) * 1e3,
                          medians[kernel] / medians[best]))
             figures[f"d{depth}_{kernel}_ms"] = medians[kernel] * 1e3
-            figures[f"d{depth}_{kernel}_ran"] = effective_implementation(q, k, v, mask, kernel)
+            figures[f"d{depth}_{kernel}_ran"] = effective_implementation(q, k, v, mask, kernel, segments)
         figures[f"d{depth}_fastest"] = label[best]
     figures.update(mask=args.mask, batch=b, seq_len=n, head_dim=d, kv_group=args.kv_group, dtype=jnp.dtype(dtype).name)
     emit("attention", ("depth", "heads", "kernel", "median ms", "best ms", "x fastest"), rows, figures)
