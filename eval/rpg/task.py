@@ -74,7 +74,7 @@ class RPGTask:
             if bad:
                 shown = "; ".join(f"line {m['line']}: {m['error']}" for m in bad[:3])
                 more = f" (and {len(bad) - 3} more)" if len(bad) > 3 else ""
-                print(f"{split}: {len(bad)} malformed record(s) skipped: {shown}{more}", file=err)
+                print(f"{split}: {len(bad)} malformed record(s) not scored: {shown}{more}", file=err)
 
     def print_samples(self, results: dict, sampler, cfg, out=sys.stdout) -> None:
         from eval.rpg.model import make_complete
