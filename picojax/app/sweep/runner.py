@@ -110,10 +110,10 @@ class Progress:
         if self.bar is None:
             return
         with self.lock:
+            if postfix is not None:
+                self.bar.set_postfix_str(postfix, refresh=False)  # shown by the update's refresh
             if flops > 0:
                 self.bar.update(flops)
-            if postfix is not None:
-                self.bar.set_postfix_str(postfix, refresh=False)
 
     def say(self, line: str) -> None:
         if self.bar is not None:
