@@ -114,8 +114,11 @@ class Tokenizer:
         return self.sp.encode(list(texts))
 
     def decode(self, ids: Iterable[int]) -> str:
-        """Text of the ids; pad/bos/eos decode to nothing."""
-        return self.sp.decode([int(i) for i in ids])
+        """Text of the ids; pad/bos/eos decode to nothing, and so do ids past the tokenizer's
+        pieces (a model's vocabulary may be padded beyond them, e.g. RPG's 122 pieces in 128
+        rows, and an untrained model can sample a padding row)."""
+        n = self.vocab_size
+        return self.sp.decode([int(i) for i in ids if 0 <= int(i) < n])
 
     def pieces(self, text: str) -> list[str]:
         return self.sp.encode(text, out_type=str)

@@ -10,7 +10,7 @@ import pytest
 from picojax.app.cli import main
 from picojax.app.quickstart import QuickstartError, make_plan, run_quickstart
 
-TINY_MODEL = ["model.depth=1", "model.aspect_ratio=32", "model.head_dim=16", "model.seq_len=192", "train.batch_size=8",
+TINY_MODEL = ["model.depth=1", "model.aspect_ratio=32", "model.head_dim=16", "model.seq_len=256", "train.batch_size=8",
               "checkpoint.every_steps=5", "train.eval_every=0", "train.log_every=5"]
 TINY_RPG = {"train_records": 1500, "val_records": 100, "eval_records": 12, "eval_fights": 3}
 
@@ -110,7 +110,7 @@ def test_sample_verb_and_its_bad_input(rpg_run, tmp_path, capsys):
         return err
 
     assert "empty" in error_of("sample", "--workdir", str(plan.workdir), "--prompt", "")
-    assert "context is 192 tokens" in error_of("sample", "--workdir", str(plan.workdir), "--prompt", prompt * 5)
+    assert "context is 256 tokens" in error_of("sample", "--workdir", str(plan.workdir), "--prompt", prompt * 5)
     assert "no checkpoints" in error_of("sample", "--workdir", str(tmp_path / "empty"), "--prompt", "x")
     assert "no checkpoint at step 7" in error_of("sample", "--workdir", str(plan.workdir), "--prompt", "x", "--step", "7")
     assert "not found" in error_of("eval", "--workdir", str(plan.workdir), "--split", str(tmp_path / "nope.txt"))

@@ -32,8 +32,8 @@ def run(args) -> int:
 
     if args.limit is not None and args.limit < 1:
         raise UserError(f"--limit must be >= 1, got {args.limit}")
-    if args.samples < 1:
-        raise UserError(f"--samples must be >= 1, got {args.samples}")
+    if args.samples < 0:  # 0 = score the text only, sample nothing
+        raise UserError(f"--samples must be >= 0, got {args.samples}")
     if args.json:
         check_json_target(args.json)  # before the (slow) evals, not after them
     from picojax import sharding
