@@ -16,7 +16,7 @@ def get_config() -> Config:
     cfg.model.aspect_ratio = 64
     cfg.model.head_dim = 32
     cfg.model.vocab_size = 128  # the char-level RPG tokenizer has 122 pieces (names letter by letter)
-    cfg.model.seq_len = 256
+    cfg.model.seq_len = 320  # records reach ~290 tokens (12-letter names, crowded states, aliases)
     cfg.train.batch_size = 32
     cfg.train.steps = 800
     cfg.train.log_every = 25

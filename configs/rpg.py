@@ -13,7 +13,7 @@ def get_config() -> Config:
     cfg.model.depth = 3
     cfg.model.head_dim = 32  # d_model 192 -> 6 heads: more attention patterns than 3 wide heads
     cfg.model.vocab_size = 128  # the char-level RPG tokenizer has 122 pieces (names letter by letter)
-    cfg.model.seq_len = 256  # a record is well under 256 tokens; rows pack several
+    cfg.model.seq_len = 320  # records reach ~290 tokens (12-letter names, crowded states, aliases); rows pack several
     cfg.train.batch_size = 32
     cfg.train.log_every = 25
     cfg.train.eval_every = 250

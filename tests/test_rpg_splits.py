@@ -16,7 +16,7 @@ from data_gen.rpg import EVAL_SPLITS, Options, RPGError, check_file, is_fizzle, 
 from data_gen.rpg.aliases import ACTION_ALIASES, ACTION_CANON, STATUS_ALIASES, STATUS_CANON
 from data_gen.rpg.coverage import ENGINE_BRANCHES
 from data_gen.rpg.generator import HP_HIGH_SPAN, HP_LOW_SPAN, STATUS_MAX_TURNS, Ranges
-from data_gen.rpg.names import HELD_OUT_NAMES, RESERVED, TRAIN_NAMES
+from data_gen.rpg.names import HELD_OUT_NAMES, RESERVED, TRAIN_NAMES, NamePool, is_eval_name
 from data_gen.rpg.noise import family_of
 from data_gen.rpg.rules import COOLDOWN, COOLDOWN_ACTIONS, STATUSES
 from data_gen.rpg.text import format_prompt
@@ -87,9 +87,10 @@ def test_splits_are_disjoint_by_canonical_prompt(dataset):
 def test_split_contents(dataset):
     out, _ = dataset
     numbers = lambda r: [r.state.turn] + [e.max_hp for e in r.state.entities]
+    pool = NamePool()
     for f in ("train.txt", "val.txt", "eval/in_dist.txt", "eval/crowded.txt", "eval/fizzle.txt"):
         for r in _records(out / f):
-            assert {e.name for e in r.state.entities} <= set(TRAIN_NAMES)
+            assert all(e.name in pool for e in r.state.entities)
             assert 1 <= r.state.turn <= 59 and r.next_state.turn <= 60
             assert all(20 <= e.max_hp <= 99 for e in r.state.entities)
     for r in _records(out / "eval/held_out_names.txt"):
@@ -120,7 +121,7 @@ def test_new_split_contents(dataset):
     uniform = _records(out / "eval/uniform.txt")
     entities = [e for r in uniform for e in r.state.entities]
     for r in uniform:
-        assert {e.name for e in r.state.entities} <= set(TRAIN_NAMES)
+        assert all(e.name in NamePool() for e in r.state.entities)
         assert 1 <= r.state.turn <= 59 and all(20 <= e.max_hp <= 99 for e in r.state.entities)
     for s in STATUSES:  # each status on about half the entities, with every turn count 1..its fresh value
         turns = [t for e in entities for name, t in e.statuses if name == s]
@@ -135,6 +136,7 @@ def test_new_split_contents(dataset):
     known = set(TRAIN_NAMES) | set(HELD_OUT_NAMES) | RESERVED
     unseen = {e.name for r in _records(out / "eval/unseen_names.txt") for e in r.state.entities}
     assert len(unseen) > 100 and not unseen & known and all(re.fullmatch("[a-z]{3,8}", n) for n in unseen)
+    assert all(is_eval_name(n) for n in unseen)  # the eval side of the procedural space: never a training name
 
     variants = [split_record(line)[0] for line in (out / "eval/label_variants.txt").read_text().splitlines()]
     trained = [split_record(line)[0] for f in ("train.txt", "val.txt") for line in (out / f).read_text().splitlines()]
@@ -230,3 +232,17 @@ def test_name_lists_are_disjoint_and_not_keywords():
     assert not (set(TRAIN_NAMES) | set(HELD_OUT_NAMES)) & RESERVED
     assert all(re.fullmatch("[a-z]+", n) for n in TRAIN_NAMES + HELD_OUT_NAMES)
     assert len(set(TRAIN_NAMES)) == len(TRAIN_NAMES) >= 100 and len(set(HELD_OUT_NAMES)) == len(HELD_OUT_NAMES) >= 40
+
+
+def test_training_names_are_mostly_generated_and_never_eval_names(dataset):
+    """Lever 2 of the RPG campaign: most training names come from a procedural space of
+    millions, so a model must copy names; the space's eval side (unseen_names) and the
+    held-out list never reach training."""
+    out, _ = dataset
+    names = [e.name for r in _records(out / "train.txt") for e in r.state.entities]
+    listed = sum(n in TRAIN_NAMES for n in names) / len(names)
+    assert 0.2 < listed < 0.4  # generated_names 0.7
+    assert len(set(names)) > 10 * len(TRAIN_NAMES)  # fights repeat their two names every turn
+    assert not set(names) & set(HELD_OUT_NAMES)
+    assert not any(is_eval_name(n) for n in names if n not in TRAIN_NAMES)
+    assert all(re.fullmatch("[a-z]{3,12}", n) for n in names)

@@ -11,6 +11,7 @@ import random
 from dataclasses import dataclass
 
 from data_gen.rpg.engine import resolve
+from data_gen.rpg.names import Names
 from data_gen.rpg.rules import ACTION_NAMES, COOLDOWN, COOLDOWN_ACTIONS, STATUSES, TARGETS_OTHER
 from data_gen.rpg.state import Action, Entity, State
 
@@ -53,7 +54,14 @@ def _int(rng: random.Random, lo: int, hi: int) -> int:
     return lo + int(rng.random() * (hi - lo + 1))
 
 
-def two_names(rng: random.Random, names: tuple[str, ...]) -> tuple[str, str]:
+def two_names(rng: random.Random, names) -> tuple[str, str]:
+    """Two distinct names from a list, or from a `names.NamePool` (anything with ``draw``)."""
+    if hasattr(names, "draw"):
+        a = names.draw(rng)
+        b = names.draw(rng)
+        while b == a:
+            b = names.draw(rng)
+        return a, b
     n = len(names)
     i = int(rng.random() * n)
     j = int(rng.random() * (n - 1))
@@ -98,7 +106,7 @@ def uniform_entity(rng: random.Random, name: str, max_hp: int, low_span: int = 0
     return Entity(name, hp, max_hp, statuses, cooldowns)
 
 
-def uniform_state(rng: random.Random, names: tuple[str, ...], ranges: Ranges, low_span: int = 0) -> State:
+def uniform_state(rng: random.Random, names: Names, ranges: Ranges, low_span: int = 0) -> State:
     """A state drawn uniformly over ``ranges`` (max hp, turn) and every status/cooldown combination."""
     a, b = two_names(rng, names)
     lo, hi = ranges.max_hp
@@ -106,7 +114,7 @@ def uniform_state(rng: random.Random, names: tuple[str, ...], ranges: Ranges, lo
                                            uniform_entity(rng, b, _int(rng, lo, hi), low_span)))
 
 
-def draw_prompt(rng: random.Random, names: tuple[str, ...], ranges: Ranges) -> tuple[State, Action]:
+def draw_prompt(rng: random.Random, names: Names, ranges: Ranges) -> tuple[State, Action]:
     """A uniform state and action whose turn ends in a draw (both down): rare by chance
     (under 1% of uniform states), so drawn by rejection from states with both hp near 0
     (1..13, the most one turn can take, or half the time 1..7, where draws are likelier)."""
@@ -117,7 +125,7 @@ def draw_prompt(rng: random.Random, names: tuple[str, ...], ranges: Ranges) -> t
             return state, action
 
 
-def random_state(rng: random.Random, names: tuple[str, ...], ranges: Ranges, crowded: bool = False) -> State:
+def random_state(rng: random.Random, names: Names, ranges: Ranges, crowded: bool = False) -> State:
     a, b = two_names(rng, names)
     lo, hi = ranges.max_hp
     return State(
@@ -189,7 +197,7 @@ class Fight:
     results: tuple[str, ...]  # the result after each action; the last is the fight's
 
 
-def fight(rng: random.Random, names: tuple[str, ...], ranges: Ranges = TRAIN_RANGES) -> Fight:
+def fight(rng: random.Random, names: Names, ranges: Ranges = TRAIN_RANGES) -> Fight:
     """Two random policies from full hp at turn 1, alternating, until a result or until
     the prompt turn would leave ``ranges`` (then the last result is ``ongoing``)."""
     a, b = two_names(rng, names)

@@ -28,7 +28,7 @@ from data_gen.rpg.generator import (
     random_state,
     uniform_state,
 )
-from data_gen.rpg.names import TRAIN_NAMES
+from data_gen.rpg.names import TRAIN_NAMES, Names
 from data_gen.rpg.noise import noisy_prompt
 from data_gen.rpg.state import Action, State
 from data_gen.rpg.text import format_prompt, format_target
@@ -42,7 +42,7 @@ NoiseFamily = Literal["train", "eval"]
 @dataclass(frozen=True)
 class Source:
     kind: Kind = "mix"
-    names: tuple[str, ...] = TRAIN_NAMES
+    names: Names = TRAIN_NAMES  # a list, or a NamePool (listed + procedural names)
     alias_rate: float = 0.05  # share of prompts written with published aliases
     # mix only: shares of records from whole fights, uniform states, crowded states and
     # turns that end in a draw; the rest are random states (sparse statuses/cooldowns).
@@ -89,7 +89,7 @@ def make_record(rng: random.Random, state: State, action: Action, alias_rate: fl
     return Made(key, prompt + format_target(nxt, result) + "\n", action.name, result, fizzle, alias, noise, mask)
 
 
-def _out_of_range_state(rng: random.Random, names: tuple[str, ...]) -> State:
+def _out_of_range_state(rng: random.Random, names: Names) -> State:
     """Big max hp, big turn, or both: every record has at least one out-of-range number."""
     mode = int(rng.random() * 3)
     max_hp = BIG_RANGES.max_hp if mode != 1 else TRAIN_RANGES.max_hp

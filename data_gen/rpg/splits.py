@@ -26,7 +26,7 @@ from pathlib import Path
 from data_gen.rpg.coverage import rates
 from data_gen.rpg.errors import RPGError
 from data_gen.rpg.generator import fight, fight_transitions
-from data_gen.rpg.names import HELD_OUT_NAMES, TRAIN_NAMES, unseen_names
+from data_gen.rpg.names import HELD_OUT_NAMES, TRAIN_NAMES, NamePool, unseen_names
 from data_gen.rpg.rules import SPEC_VERSION
 from data_gen.rpg.sources import Made, Source, make_records
 from data_gen.rpg.text import format_prompt, format_state
@@ -53,12 +53,16 @@ class Options:
     crowded_share: float = 0.02
     draw_share: float = 0.01
     noise_rate: float = 0.0  # share of train/val prompts with noisy labels (the training family)
+    # Share of training-distribution names drawn from the procedural space (names.NamePool);
+    # the rest come from TRAIN_NAMES. 0 = the listed names only (the old data).
+    generated_names: float = 0.7
 
     def check(self) -> None:
         for name in ("train_records", "val_records", "eval_records", "eval_fights"):
             if getattr(self, name) < 0:
                 raise RPGError(name, getattr(self, name), "must be >= 0")
-        for name in ("alias_rate", "fight_share", "uniform_share", "crowded_share", "draw_share", "noise_rate"):
+        for name in ("alias_rate", "fight_share", "uniform_share", "crowded_share", "draw_share", "noise_rate",
+                     "generated_names"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise RPGError(name, getattr(self, name), "must be between 0 and 1")
         shares = self.fight_share + self.uniform_share + self.crowded_share + self.draw_share
@@ -69,17 +73,18 @@ class Options:
 
 def split_sources(opts: Options) -> dict[str, Source]:
     """What each split draws from, in the order the splits claim their prompts."""
-    mix = Source(alias_rate=opts.alias_rate, fight_share=opts.fight_share, uniform_share=opts.uniform_share,
-                 crowded_share=opts.crowded_share, draw_share=opts.draw_share)
+    names = NamePool(opts.generated_names)
+    mix = Source(names=names, alias_rate=opts.alias_rate, fight_share=opts.fight_share,
+                 uniform_share=opts.uniform_share, crowded_share=opts.crowded_share, draw_share=opts.draw_share)
     pool = unseen_names(random.Random(f"{opts.seed}:eval/unseen_names:pool"), UNSEEN_POOL)
     return {
         "eval/in_dist": mix,
         "eval/held_out_names": replace(mix, names=HELD_OUT_NAMES),
         "eval/aliases": replace(mix, alias_rate=1.0),
-        "eval/out_of_range": Source(kind="out_of_range", alias_rate=0.0),
-        "eval/crowded": Source(kind="crowded", alias_rate=0.0),
-        "eval/fizzle": Source(kind="fizzle", alias_rate=0.0),
-        "eval/uniform": Source(kind="uniform", alias_rate=0.0),
+        "eval/out_of_range": Source(kind="out_of_range", names=names, alias_rate=0.0),
+        "eval/crowded": Source(kind="crowded", names=names, alias_rate=0.0),
+        "eval/fizzle": Source(kind="fizzle", names=names, alias_rate=0.0),
+        "eval/uniform": Source(kind="uniform", names=names, alias_rate=0.0),
         "eval/unseen_names": replace(mix, names=pool),
         "eval/label_variants": replace(mix, alias_rate=0.0, noise_rate=1.0, noise_family="eval"),
         "val": replace(mix, noise_rate=opts.noise_rate),

@@ -26,6 +26,9 @@ def add_arguments(parser):
     parser.add_argument("--noise-rate", type=float, default=0.0, metavar="P",
                         help="share of train/val prompts with noisy labels (case, stray '-'), a family "
                              "eval/label_variants never uses (default 0)")
+    parser.add_argument("--generated-names", type=float, default=0.7, metavar="P",
+                        help="share of training names drawn from a procedural space of millions of names (the rest "
+                             "from the built-in list), so a model must copy names rather than memorise them (default 0.7)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -39,7 +42,8 @@ def run(args) -> int:
     opts = Options(seed=args.seed, train_records=args.train_records, val_records=args.val_records,
                    eval_records=args.eval_records, eval_fights=args.eval_fights, alias_rate=args.alias_rate,
                    fight_share=args.fight_share, uniform_share=args.uniform_share, crowded_share=args.crowded_share,
-                   draw_share=args.draw_share, noise_rate=args.noise_rate)
+                   draw_share=args.draw_share, noise_rate=args.noise_rate,
+                   generated_names=args.generated_names)
     start = time.perf_counter()
     try:
         manifest = write_dataset(args.out, opts, progress=not args.no_progress)
