@@ -171,6 +171,20 @@ def cache_mask(positions_BxT, cache_len: int):
     return jnp.arange(cache_len)[None, None, :] <= positions_BxT[:, :, None]
 
 
+def prompt_cache_mask(lengths_B, prompt_len: int, write_at, t: int, cache_len: int):
+    """[B, T, S] for the sampler's layout: prompts right-padded to ``prompt_len`` fill slots
+    0..P-1 (row r's real tokens are slots 0..len_r-1, the rest padding), and generated
+    tokens go to slot P, P+1, ... for every row. The T queries written at ``write_at`` see
+    their row's prompt and the generated slots up to themselves; a prefill (``write_at`` 0,
+    T = P) sees the causal part of its own prompt."""
+    slot_S = jnp.arange(cache_len)
+    query_T = write_at + jnp.arange(t)
+    causal_TxS = slot_S[None, :] <= query_T[:, None]
+    prompt_BxS = slot_S[None, :] < lengths_B[:, None]
+    generated_S = slot_S >= prompt_len
+    return causal_TxS[None] & (prompt_BxS | generated_S[None])[:, None, :]
+
+
 class Attention(nnx.Module):
     def __init__(self, m, *, param_dtype, rngs: nnx.Rngs):
         d, n, g, k = m.d_model, m.n_heads, m.n_kv_heads, m.head_dim
@@ -202,18 +216,19 @@ class Attention(nnx.Module):
         q, k, v = self._qkv(x_BxLxD, cos, sin)
         return self._out(attend(q, k, v, mask_BxLxL, self.implementation, segment_ids_BxL))
 
-    def decode(self, x_BxTxD, cos, sin, positions_BxT, cache):
-        """Writes this step's keys/values at their positions, then attends over the cache.
+    def decode(self, x_BxTxD, cos, sin, cache, write_at, visible_BxTxS):
+        """Writes this step's T keys/values into cache slots ``write_at .. write_at+T-1`` of
+        every row, then attends over the slots ``visible`` marks.
 
-        The cache is [B, kv_heads, S, head_dim]: the layout the attention reads, so no
-        step transposes it (a [B, S, kv_heads, head_dim] cache cost a full copy per step).
+        One write offset for the whole batch is one `dynamic_update_slice` of T slots, not
+        a scatter into every row's own slot: rows whose prompts differ in length keep their
+        own RoPE positions (``cos``/``sin``) and their own mask, not their own slots. The
+        cache is [B, kv_heads, S, head_dim]: the layout the attention reads, so no step
+        transposes it (a [B, S, kv_heads, head_dim] cache cost a full copy per step).
         """
         q, k, v = self._qkv(x_BxTxD, cos, sin)
-        b, t = positions_BxT.shape
-        g = k.shape[2]
-        rows, heads, slots = jnp.arange(b)[:, None, None], jnp.arange(g)[None, :, None], positions_BxT[:, None, :]
-        k_cache = cache["k"].at[rows, heads, slots].set(k.transpose(0, 2, 1, 3).astype(cache["k"].dtype))
-        v_cache = cache["v"].at[rows, heads, slots].set(v.transpose(0, 2, 1, 3).astype(cache["v"].dtype))
-        mask_BxTxS = cache_mask(positions_BxT, k_cache.shape[2])
-        out = cached_attention(q, k_cache.astype(q.dtype), v_cache.astype(q.dtype), mask_BxTxS)
+        start = (0, 0, write_at, 0)
+        k_cache = jax.lax.dynamic_update_slice(cache["k"], k.transpose(0, 2, 1, 3).astype(cache["k"].dtype), start)
+        v_cache = jax.lax.dynamic_update_slice(cache["v"], v.transpose(0, 2, 1, 3).astype(cache["v"].dtype), start)
+        out = cached_attention(q, k_cache.astype(q.dtype), v_cache.astype(q.dtype), visible_BxTxS)
         return self._out(out), {"k": k_cache, "v": v_cache}

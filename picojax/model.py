@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from picojax.attention import Attention, causal_mask
+from picojax.attention import Attention, cache_mask, causal_mask
 from picojax.config import ModelConfig, derive_model_dims
 from picojax.errors import ConfigError
 from picojax.layers import RMSNorm, SwiGLU, dense, normal, param, rope_angles
@@ -55,8 +55,8 @@ class Block(nnx.Module):
         x_BxLxD = x_BxLxD + self.attn(self.attn_norm(x_BxLxD), cos, sin, mask_BxLxL, segment_ids_BxL)
         return x_BxLxD + self.mlp(self.mlp_norm(x_BxLxD))
 
-    def decode(self, x_BxTxD, cos, sin, positions_BxT, cache):
-        h_BxTxD, cache = self.attn.decode(self.attn_norm(x_BxTxD), cos, sin, positions_BxT, cache)
+    def decode(self, x_BxTxD, cos, sin, cache, write_at, visible_BxTxS):
+        h_BxTxD, cache = self.attn.decode(self.attn_norm(x_BxTxD), cos, sin, cache, write_at, visible_BxTxS)
         x_BxTxD = x_BxTxD + h_BxTxD
         return x_BxTxD + self.mlp(self.mlp_norm(x_BxTxD)), cache
 
@@ -127,16 +127,27 @@ class Transformer(nnx.Module):
         dt = compute_dtype(m)
         return [{"k": jnp.zeros(shape, dt), "v": jnp.zeros(shape, dt)} for _ in range(m.depth)]
 
-    def decode(self, tokens_BxT, cache, positions_BxT):
-        """Logits [B, T, V] for tokens at ``positions`` given everything before them in the
-        cache, and the cache with these tokens written in. T > 1 is a prefill."""
+    def decode(self, tokens_BxT, cache, positions_BxT, *, write_at=None, visible_BxTxS=None):
+        """Logits [B, T, V] for tokens at ``positions`` given the cache, and the cache with
+        these tokens written in. T > 1 is a prefill.
+
+        Where the tokens go: cache slots ``write_at .. write_at+T-1`` of every row; which
+        slots each query sees: ``visible_BxTxS``. Left out, both follow from the positions
+        of the first row (slot = position, causal): right for rows that share their
+        positions. The sampler gives both, so prompts of different lengths share one slot
+        per step (`picojax.attention.prompt_cache_mask`).
+        """
         if len(cache) != len(self.blocks):
             raise ValueError(f"cache has {len(cache)} layers, model has {len(self.blocks)}")
         positions_BxT = positions_BxT.astype(jnp.int32)
+        if write_at is None:
+            write_at = positions_BxT[0, 0]
+        if visible_BxTxS is None:
+            visible_BxTxS = cache_mask(positions_BxT, cache[0]["k"].shape[2])
         cos, sin = self._rope(positions_BxT)
         x_BxTxD = self._embed(tokens_BxT)
         new_cache = []
         for block, layer_cache in zip(self.blocks, cache):
-            x_BxTxD, layer_cache = block.decode(x_BxTxD, cos, sin, positions_BxT, layer_cache)
+            x_BxTxD, layer_cache = block.decode(x_BxTxD, cos, sin, layer_cache, write_at, visible_BxTxS)
             new_cache.append(layer_cache)
         return self._logits(x_BxTxD), new_cache

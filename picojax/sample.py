@@ -6,16 +6,20 @@ stop string (e.g. ``"\\n"``), at ``max_new_tokens``, or when the context is full
 decoded text is also cut at the first stop string, so multi-piece stop strings work too.
 An RPG record is one document, so its end is EOS.
 
-Batching: prompts of different lengths are right-padded to a common length P and each
-row carries its own positions. The cache slot of a token is its position
-(`picojax.attention`), and a query at position p sees slots 0..p only, so the pad slots a
-short row writes during the prefill are invisible to it and overwritten as it decodes:
-a row's tokens are the same whatever it is batched with.
+Batching: prompts are decoded shortest first, in batches of similar lengths, right-padded
+to a common length P; each row carries its own positions. The prompts fill cache slots
+0..P-1 and step t of every row writes slot P+t (one `dynamic_update_slice`, not a scatter
+per row); a row sees its own prompt slots and what it generated, never another row's pad
+slots, so a row's tokens are the same whatever it is batched with (a test compares
+hundreds of prompts batched and alone, token for token).
+
+Constraints: a task can give a token automaton per prompt (`picojax.constrain`, e.g. the
+RPG record grammar); the loop masks the tokens it does not allow from its state.
 
 Randomness: the key of row r at step t is ``fold_in(fold_in(key(seed), sample_id), t)``,
 so a sample depends on its seed and id only, not on the batch it ran in.
 
-Shapes are bucketed (prompt length to a multiple of 64; the batch is 1 or `batch_size`)
+Shapes are bucketed (prompt length to a multiple of 64; the batch to a power of two)
 so an eval compiles one or two programs, not one per batch: on a CPU a compile costs
 seconds while decoding a batch of tiny-model records costs a fraction of one.
 """
@@ -33,6 +37,8 @@ import numpy as np
 from flax import nnx
 from jax.sharding import NamedSharding, PartitionSpec as P
 
+from picojax.attention import prompt_cache_mask
+from picojax.constrain import stack_automata
 from picojax.errors import UserError
 from picojax.sharding import batch_axes
 from picojax.tokenizer import BOS_ID, EOS_ID, PAD_ID
@@ -110,37 +116,59 @@ def choose_tokens(logits_BxV, row_keys_B, step, temperature, top_k, top_p):
 
 
 def _generate(graphdef, state, prompt_BxP, lengths_B, sample_ids_B, live_B, stop_ids_S, seed, temperature, top_k,
-              top_p, *, max_new: int, cache_len: int, batch_spec):
+              top_p, allowed_BxSxV, *, max_new: int, max_len: int, batch_spec):
+    """Prefill, then one token per step for every row until each has stopped.
+
+    Cache layout (`picojax.attention.prompt_cache_mask`): the right-padded prompts fill
+    slots 0..P-1 and step t of every row writes slot P+t, so a step is one
+    `dynamic_update_slice` of one slot; each row keeps its own RoPE positions (its prompt
+    length + t) and sees only its own prompt and what it generated.
+
+    ``allowed_BxSxV``: a token automaton per row (`picojax.constrain`): the next state after
+    each token from each state, -1 where the token is not allowed; a [B, 1, V] table of
+    zeros allows everything.
+    """
     model = nnx.merge(graphdef, state)
     b, p = prompt_BxP.shape
+    cache_len = p + max_new
     constrain = (lambda x: jax.lax.with_sharding_constraint(x, batch_spec)) if batch_spec is not None else (lambda x: x)
     cache = jax.tree.map(constrain, model.init_cache(b, cache_len))
     positions_BxP = jnp.broadcast_to(jnp.arange(p, dtype=jnp.int32), (b, p))
-    logits_BxPxV, cache = model.decode(prompt_BxP, cache, positions_BxP)
+    visible = prompt_cache_mask(lengths_B, p, 0, p, cache_len)
+    logits_BxPxV, cache = model.decode(prompt_BxP, cache, positions_BxP, write_at=0, visible_BxTxS=visible)
     last_BxV = jnp.take_along_axis(logits_BxPxV, (lengths_B - 1)[:, None, None], axis=1)[:, 0]
     base_key = jax.random.key(seed)
     row_keys_B = jax.vmap(lambda i: jax.random.fold_in(base_key, i))(sample_ids_B)
+    rows_B = jnp.arange(b)
+    vocab = last_BxV.shape[-1]
 
     def cond(carry):
-        step, _, _, _, done_B, _, _ = carry
+        step, _, _, done_B, _, _, _ = carry
         return (step < max_new) & ~jnp.all(done_B)
 
     def body(carry):
-        step, cache, logits_BxV, pos_B, done_B, out_BxN, why_B = carry
+        step, cache, logits_BxV, done_B, out_BxN, why_B, auto_B = carry
+        next_BxV = allowed_BxSxV[rows_B, auto_B].astype(jnp.int32)  # this row's automaton state
+        logits_BxV = jnp.where(next_BxV[:, :vocab] >= 0, logits_BxV, -jnp.inf)
         tok_B = jnp.where(done_B, PAD_ID, choose_tokens(logits_BxV, row_keys_B, step, temperature, top_k, top_p))
-        out_BxN = out_BxN.at[:, step].set(tok_B)
+        auto_B = jnp.where(done_B, auto_B, jnp.maximum(jnp.take_along_axis(next_BxV, tok_B[:, None], axis=1)[:, 0], 0))
+        out_BxN = jax.lax.dynamic_update_slice(out_BxN, tok_B[:, None], (0, step))
+        pos_B = lengths_B + step  # the position this token takes
         hit_B = ~done_B & jnp.any(tok_B[:, None] == stop_ids_S[None, :], axis=-1)
-        full_B = ~done_B & ~hit_B & (pos_B + 1 >= cache_len)  # no position left for another token
+        full_B = ~done_B & ~hit_B & (pos_B + 1 >= max_len)  # no position left for another token
         why_B = jnp.where(hit_B, 1, jnp.where(full_B, 2, why_B))
         done_B = done_B | hit_B | full_B
-        # Write this token at its position and get the next logits (clipped: done rows only).
-        logits_Bx1xV, cache = model.decode(tok_B[:, None], cache, jnp.minimum(pos_B, cache_len - 1)[:, None])
-        return step + 1, cache, logits_Bx1xV[:, 0], pos_B + 1, done_B, out_BxN, why_B
+        write_at = p + step
+        visible = prompt_cache_mask(lengths_B, p, write_at, 1, cache_len)
+        logits_Bx1xV, cache = model.decode(tok_B[:, None], cache, pos_B[:, None], write_at=write_at,
+                                           visible_BxTxS=visible)
+        return step + 1, cache, logits_Bx1xV[:, 0], done_B, out_BxN, why_B, auto_B
 
     out_BxN = jnp.full((b, max_new), PAD_ID, jnp.int32)
     why_B = jnp.zeros((b,), jnp.int32)  # 0 = length, 1 = stop token, 2 = context full
-    carry = (jnp.int32(0), cache, last_BxV, lengths_B, ~live_B, out_BxN, why_B)
-    _, _, _, _, _, out_BxN, why_B = jax.lax.while_loop(cond, body, carry)
+    auto_B = jnp.zeros((b,), jnp.int32)  # every automaton starts in state 0
+    carry = (jnp.int32(0), cache, last_BxV, ~live_B, out_BxN, why_B, auto_B)
+    _, _, _, _, out_BxN, why_B, _ = jax.lax.while_loop(cond, body, carry)
     return out_BxN, why_B
 
 
@@ -183,12 +211,13 @@ class Sampler:
     def __init__(self, model, tokenizer, *, max_len: int, batch_size: int = 64):
         graphdef, state = nnx.split(model) if isinstance(model, nnx.Module) else model
         self.graphdef, self.state = graphdef, state
+        self._vocab = int(jax.tree.leaves(state["embed"])[0].shape[0])  # logits width (the embedding's rows)
         self.tokenizer = tokenizer
         self.max_len = int(max_len)  # the model's context (model.seq_len)
         self.batch_size = int(batch_size)
         self.mesh, self.batch_shards = _batch_mesh_axes(state)
         # The graphdef is closed over, not a static argument: it holds the (unhashable) config.
-        self._fn = jax.jit(partial(_generate, graphdef), static_argnames=("max_new", "cache_len", "batch_spec"))
+        self._fn = jax.jit(partial(_generate, graphdef), static_argnames=("max_new", "max_len", "batch_spec"))
 
     def model(self):
         """The sampler's weights as an `nnx.Module` (e.g. to score text with them)."""
@@ -221,8 +250,14 @@ class Sampler:
         return sorted(ids)
 
     def generate_ids(self, prompts_ids: Sequence[Sequence[int]], settings: SamplingConfig,
-                     stop_ids: Sequence[int] = (EOS_ID,), sample_ids: Sequence[int] | None = None):
-        """[(generated ids incl. the stop token if any, why it stopped)] per prompt."""
+                     stop_ids: Sequence[int] = (EOS_ID,), sample_ids: Sequence[int] | None = None,
+                     constraints: Sequence[np.ndarray | None] | None = None):
+        """[(generated ids incl. the stop token if any, why it stopped)] per prompt.
+
+        ``constraints``: per prompt, a token automaton (`picojax.constrain`) the output must
+        follow, or None for free decoding. Prompts are decoded shortest first in batches of
+        at most `batch_size` (similar lengths pad least); the results come back in the
+        order given, and each row's tokens do not depend on its batch."""
         settings.check()
         for i, ids in enumerate(prompts_ids):
             if len(ids) == 0:
@@ -231,18 +266,30 @@ class Sampler:
                 raise SampleError(f"prompt {i + 1} is {len(ids)} tokens (BOS included) but the model's context is "
                                   f"{self.max_len} tokens, with room needed for at least one new token")
         sample_ids = list(range(len(prompts_ids))) if sample_ids is None else list(sample_ids)
-        results = []
-        for start in range(0, len(prompts_ids), self.batch_size):
-            chunk = prompts_ids[start:start + self.batch_size]
-            results.extend(self._run_chunk(chunk, sample_ids[start:start + self.batch_size], settings, stop_ids))
+        constraints = [None] * len(prompts_ids) if constraints is None else list(constraints)
+        order = sorted(range(len(prompts_ids)), key=lambda i: len(prompts_ids[i]))
+        results: list = [None] * len(prompts_ids)
+        for start in range(0, len(order), self.batch_size):
+            chunk = order[start:start + self.batch_size]
+            got = self._run_chunk([prompts_ids[i] for i in chunk], [sample_ids[i] for i in chunk], settings,
+                                  stop_ids, [constraints[i] for i in chunk])
+            for i, r in zip(chunk, got):
+                results[i] = r
         return results
 
-    def _run_chunk(self, chunk, ids, settings: SamplingConfig, stop_ids):
+    def _batch_rows(self, n: int) -> int:
+        """Rows of the compiled batch for n prompts: a power of two (few distinct programs;
+        a short last chunk does not pay for `batch_size` rows), at most `batch_size`."""
+        rows = 1
+        while rows < n:
+            rows *= 2
+        return min(rows, max(self.batch_size, n))
+
+    def _run_chunk(self, chunk, ids, settings: SamplingConfig, stop_ids, constraints):
         n = len(chunk)
-        b = 1 if n == 1 else self.batch_size  # chunks hold at most batch_size prompts
+        b = self._batch_rows(n)
         longest = max(len(p) for p in chunk)
         p = min(-(-longest // PROMPT_BUCKET) * PROMPT_BUCKET, self.max_len)
-        cache_len = min(self.max_len, p + settings.max_new_tokens)
         prompt_BxP = np.full((b, p), PAD_ID, np.int32)
         lengths_B = np.ones((b,), np.int32)
         prompt_BxP[:, 0] = BOS_ID  # filler rows: a lone BOS, marked done from the start
@@ -252,6 +299,7 @@ class Sampler:
         live_B = np.arange(b) < n
         sample_B = np.zeros((b,), np.int32)
         sample_B[:n] = ids
+        allowed_BxSxV = stack_automata(constraints, b, self.vocab_rows())
         batch_spec = None
         args = [prompt_BxP, lengths_B, sample_B, live_B]
         if self.mesh is not None and b % self.batch_shards == 0:
@@ -262,8 +310,8 @@ class Sampler:
         stop_S[:len(stop_ids)] = stop_ids
         out_BxN, why_B = self._fn(
             self.state, *args, stop_S, settings.seed,
-            jnp.float32(settings.temperature), jnp.int32(settings.top_k), jnp.float32(settings.top_p),
-            max_new=settings.max_new_tokens, cache_len=cache_len, batch_spec=batch_spec)
+            jnp.float32(settings.temperature), jnp.int32(settings.top_k), jnp.float32(settings.top_p), allowed_BxSxV,
+            max_new=settings.max_new_tokens, max_len=self.max_len, batch_spec=batch_spec)
         out_BxN, why_B = np.asarray(out_BxN), np.asarray(why_B)
         results = []
         for r in range(n):
@@ -272,17 +320,25 @@ class Sampler:
                 end = next(i for i, t in enumerate(row) if t in stop_ids)
                 results.append((row[:end + 1], "stop"))
             else:
-                limit = min(settings.max_new_tokens, cache_len - lengths_B[r])
+                limit = min(settings.max_new_tokens, self.max_len - lengths_B[r])
                 results.append((row[:limit], "context" if why_B[r] == 2 else "length"))
         return results
+
+    def vocab_rows(self) -> int:
+        """Width of the model's logits (the vocabulary may be padded past the tokenizer's pieces)."""
+        return self._vocab
 
     # ---- text in, text out
 
     def complete(self, prompts: Sequence[str], settings: SamplingConfig = SamplingConfig(),
-                 stop_strings: Sequence[str] = (), sample_ids: Sequence[int] | None = None) -> list[Completion]:
-        """Continues each prompt; see the module docstring for the stopping rules."""
+                 stop_strings: Sequence[str] = (), sample_ids: Sequence[int] | None = None,
+                 constraint=None) -> list[Completion]:
+        """Continues each prompt; see the module docstring for the stopping rules.
+        ``constraint``: a function prompt text -> token automaton (`picojax.constrain`) or
+        None, e.g. a task's grammar; None decodes freely."""
         stop_ids = self.stop_ids(stop_strings) if stop_strings else [EOS_ID]
-        raw = self.generate_ids(self.encode_prompts(prompts), settings, stop_ids, sample_ids)
+        automata = [constraint(p) for p in prompts] if constraint is not None else None
+        raw = self.generate_ids(self.encode_prompts(prompts), settings, stop_ids, sample_ids, automata)
         return [self._completion(ids, why, stop_strings) for ids, why in raw]
 
     def _completion(self, ids: list[int], why: str, stop_strings: Sequence[str]) -> Completion:

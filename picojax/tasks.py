@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import IO, Any, Iterator, Literal, Optional, Protocol, Sequence, runtime_checkable
+from typing import IO, Any, Callable, Iterator, Literal, Optional, Protocol, Sequence, runtime_checkable
 
 from picojax.errors import UserError
 
@@ -31,6 +31,7 @@ class EvalRequest:
     files: Sequence[str] = ()  # files to evaluate instead of the task's default splits
     limit: Optional[int] = None  # evaluate the first N items of each file
     samples: int = 32  # documents to sample, for tasks that judge free generation
+    constrained: Optional[bool] = None  # decode under the task's constraint (None: the task's default)
 
 
 @runtime_checkable
@@ -52,6 +53,8 @@ class Task(Protocol):
     stop_strings: tuple[str, ...]
     # Lines of a text split that are framing, not text (never shown to the tokenizer).
     framing_lines: tuple[str, ...]
+    # Whether sample/eval decode under `constraint` unless told otherwise.
+    constrained_by_default: bool
 
     def claims(self, first_line: str) -> bool:
         """Whether a text split starting with this (non-empty) line belongs to this task."""
@@ -61,6 +64,10 @@ class Task(Protocol):
 
     def generate_data(self, out_dir: str | os.PathLike, sizes: dict) -> str:
         """Writes the task's built-in dataset (train.txt, val.txt, ...); returns a one-line note."""
+
+    def constraint(self, tokenizer) -> Optional[Callable[[str], Any]]:
+        """Constrained decoding: a function prompt -> token automaton (`picojax.constrain`)
+        that the task's answers always follow, or None for a task without a grammar."""
 
     def training_hooks(self, cfg) -> list:
         """Evals run during training: each has ``every`` and is called (step, model, writer)."""

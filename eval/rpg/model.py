@@ -19,11 +19,13 @@ RECORD_STOP = ("\n",)
 SLACK_TOKENS = 16
 
 
-def make_complete(sampler: Sampler, max_new_tokens: int) -> Complete:
+def make_complete(sampler: Sampler, max_new_tokens: int, constraint=None) -> Complete:
+    """Greedy completion of each prompt; ``constraint`` (prompt -> token automaton, the
+    task's grammar) keeps the outputs inside the record grammar."""
     settings = SamplingConfig(max_new_tokens=max_new_tokens)  # greedy: temperature 0
 
     def complete(prompts: list[str]) -> list[str]:
-        return [c.text for c in sampler.complete(prompts, settings, stop_strings=RECORD_STOP)]
+        return [c.text for c in sampler.complete(prompts, settings, stop_strings=RECORD_STOP, constraint=constraint)]
 
     return complete
 
@@ -35,9 +37,10 @@ def decode_budget(sampler: Sampler, targets: Sequence[str]) -> int:
 
 
 def evaluate_model(sampler: Sampler, paths: Sequence[str | Path] | None = None, *, data_dir: str | Path | None = None,
-                   limit: int | None = None, fights_limit: int | None = None) -> dict:
-    """Greedy RPG eval of `paths` (default: every split under ``<data_dir>/eval``)."""
+                   limit: int | None = None, fights_limit: int | None = None, constraint=None) -> dict:
+    """Greedy RPG eval of `paths` (default: every split under ``<data_dir>/eval``), under
+    ``constraint`` when given (`eval.rpg.grammar`)."""
     paths = list(paths) if paths else default_splits(data_dir)
     inputs = load_inputs(paths, limit, fights_limit)
-    complete = make_complete(sampler, decode_budget(sampler, expected_targets(inputs)))
+    complete = make_complete(sampler, decode_budget(sampler, expected_targets(inputs)), constraint)
     return evaluate_inputs(inputs, complete)

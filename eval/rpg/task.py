@@ -52,6 +52,14 @@ class RPGTask:
         counts = manifest["counts"]
         return f"{counts['train.txt']:,} train, {counts['val.txt']:,} val records and the eval splits"
 
+    # Decode under the record grammar unless asked not to (`picojax eval --no-constrained`).
+    constrained_by_default = True
+
+    def constraint(self, tokenizer):
+        from eval.rpg.grammar import make_constraint
+
+        return make_constraint(tokenizer)
+
     def training_hooks(self, cfg) -> list:
         from eval.rpg.hooks import make_hooks
 
@@ -60,7 +68,12 @@ class RPGTask:
     def evaluate(self, sampler, cfg, request: EvalRequest) -> dict:
         from eval.rpg.model import evaluate_model
 
-        return evaluate_model(sampler, list(request.files) or None, data_dir=cfg.data.dir, limit=request.limit)
+        constrained = self.constrained_by_default if request.constrained is None else request.constrained
+        constraint = self.constraint(sampler.tokenizer) if constrained else None
+        results = evaluate_model(sampler, list(request.files) or None, data_dir=cfg.data.dir, limit=request.limit,
+                                 constraint=constraint)
+        results["_decoding"] = {"constrained": constrained}
+        return results
 
     def format_report(self, results: dict) -> str:
         from eval.rpg.report import format_table

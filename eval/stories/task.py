@@ -39,6 +39,11 @@ class StoriesTask:
         manifest = generate_stories(out_dir, sizes["stories"], seed=sizes.get("seed", 0), progress=False)
         return f"{manifest['splits']['train']['stories']:,} train and {manifest['splits']['val']['stories']:,} val stories"
 
+    constrained_by_default = False
+
+    def constraint(self, tokenizer):
+        return None  # free text: no grammar to follow
+
     def training_hooks(self, cfg) -> list:
         from eval.stories.hooks import make_hooks
 

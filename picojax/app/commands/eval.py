@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 
@@ -21,6 +22,9 @@ def add_arguments(parser):
     parser.add_argument("--text", metavar="FILE",
                         help="stories: score this TinyStories-format file instead of the val split")
     parser.add_argument("--samples", type=int, default=32, metavar="N", help="stories: stories to sample (default 32)")
+    parser.add_argument("--constrained", action=argparse.BooleanOptionalAction, default=None,
+                        help="decode under the task's grammar (rpg: the record format, labels from the closed "
+                             "sets, the prompt's two names); default: the task's choice (rpg: on)")
     parser.add_argument("--json", metavar="OUT", help="also write the full results as JSON")
     parser.add_argument("--step", type=int, metavar="N", help="checkpoint step to load (default: the latest)")
 
@@ -44,7 +48,8 @@ def run(args) -> int:
     cfg, sampler, step = load_sampler(args.workdir, step=args.step)
     task = get_task(args.task or cfg.data.task)
     files = args.split or ([args.text] if args.text else [])
-    results = task.evaluate(sampler, cfg, EvalRequest(files=files, limit=args.limit, samples=args.samples))
+    results = task.evaluate(sampler, cfg, EvalRequest(files=files, limit=args.limit, samples=args.samples,
+                                                       constrained=args.constrained))
     task.print_eval(results, sys.stdout, sys.stderr)
     if args.json:
         write_json(args.json, {**results, "_run": {"workdir": str(args.workdir), "step": step, "task": task.name}})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -22,6 +23,9 @@ def add_arguments(parser):
                         help="stop after N new tokens (default: at EOS or when the context is full)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (sample i of a run uses seed and i)")
     parser.add_argument("--step", type=int, metavar="N", help="checkpoint step to load (default: the latest)")
+    parser.add_argument("--constrained", action=argparse.BooleanOptionalAction, default=None,
+                        help="follow the task's grammar (rpg: the record format, closed label sets, the prompt's "
+                             "names); default: the task's choice (rpg: on)")
 
 
 def read_prompts(args) -> list[str]:
@@ -64,11 +68,17 @@ def run(args) -> int:
     cfg, sampler, step = load_sampler(args.workdir, step=args.step)
     settings = SamplingConfig(max_new_tokens=args.max_new_tokens or cfg.model.seq_len, temperature=args.temperature,
                               top_k=args.top_k, top_p=args.top_p, seed=args.seed)
-    stops = get_task(cfg.data.task).stop_strings  # e.g. an RPG record is one line
+    task = get_task(cfg.data.task)
+    stops = task.stop_strings  # e.g. an RPG record is one line
+    constrained = task.constrained_by_default if args.constrained is None else args.constrained
+    constraint = task.constraint(sampler.tokenizer) if constrained else None
+    if constrained and constraint is None:
+        raise SampleError(f"--constrained: the {task.name} task has no grammar to follow")
     expanded = [p for p in prompts for _ in range(args.num_samples)]
-    completions = sampler.complete(expanded, settings, stop_strings=stops)
+    completions = sampler.complete(expanded, settings, stop_strings=stops, constraint=constraint)
     print(f"picojax sample: {args.workdir} step {step}, {cfg.data.task}, "
-          f"{'greedy' if settings.temperature == 0 else f'temperature {settings.temperature}'}", file=sys.stderr)
+          f"{'greedy' if settings.temperature == 0 else f'temperature {settings.temperature}'}"
+          f"{', constrained' if constraint is not None else ''}", file=sys.stderr)
     several = len(expanded) > 1
     for i, (prompt, c) in enumerate(zip(expanded, completions)):
         if several:
