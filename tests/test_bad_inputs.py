@@ -64,6 +64,7 @@ def world(tmp_path_factory) -> Path:
         "badjson/config.json": "{nope",
         "unkkey/config.json": '{"model": {"colour": 1}}',
         "wrongtype/config.json": '{"model": {"depth": "four"}}',
+        "allbad.txt": "not a record\nturn=1 | a hp=1/2 st=- cd=- => nonsense\n",
     }
     for name, text in files.items():
         (root / name).parent.mkdir(parents=True, exist_ok=True)
@@ -161,6 +162,8 @@ CASES = [
     ("eval-limit-0", ["eval", "--workdir", "{w}/run", "--limit", "0"], "--limit must be >= 1, got 0"),
     ("eval-split-missing", ["eval", "--workdir", "{w}/run", "--task", "rpg", "--split", "{w}/missing.txt"],
      "eval file not found: {w}/missing.txt"),
+    ("eval-nothing-scored", ["eval", "--workdir", "{w}/run", "--task", "rpg", "--split", "{w}/allbad.txt"],
+     "nothing was scored: 2 malformed line(s) and no readable record (first: allbad line 1: "),
     ("eval-json-uncreatable", ["eval", "--workdir", "{w}/run", "--json", "/proc/picojax-nope/out.json"],
      "--json /proc/picojax-nope/out.json: cannot create its folder"),
     ("eval-rpg-task-without-rpg-data", ["eval", "--workdir", "{w}/run", "--task", "rpg", "--limit", "1"],

@@ -63,6 +63,22 @@ def test_report_without_results_is_one_line_and_exit_2(tmp_path, capsys):
     assert len(err.splitlines()) == 1 and "no results.json" in err
 
 
+@pytest.mark.parametrize("argv,message", [([], "give the sweep's workdir"), (["a", "--workdir", "b"], "two workdirs")])
+def test_report_workdir_mistakes_are_one_line_and_exit_2(capsys, argv, message):
+    assert main(["report", *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and message in err, err
+
+
+def test_matplotlib_is_a_dependency_of_the_main_install():
+    import tomllib
+    from pathlib import Path
+
+    project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]
+    assert any(d.startswith("matplotlib") for d in project["dependencies"])
+    assert project["optional-dependencies"]["plot"] == ["matplotlib>=3.8"]  # the old extra still installs
+
+
 # ----------------------------------------------------------------------------------------
 # Planning.
 
@@ -266,11 +282,14 @@ def _write_fake_sweep(workdir: Path) -> None:
     (workdir / "results.json").write_text(json.dumps({"sweep": spec, "points": points}))
 
 
-def test_report_writes_valid_pngs_and_a_page_that_shows_them(tmp_path):
+@pytest.mark.parametrize("how", ["--workdir", "positional"])
+def test_report_writes_valid_pngs_and_a_page_that_shows_them(tmp_path, how):
+    """matplotlib comes with the main install, so the plots are there without any extra;
+    `--workdir` like every other verb, and the old positional form still works."""
     from PIL import Image
 
     _write_fake_sweep(tmp_path)
-    assert main(["report", str(tmp_path)]) == 0
+    assert main(["report", "--workdir", str(tmp_path)] if how == "--workdir" else ["report", str(tmp_path)]) == 0
     page = (tmp_path / "report.md").read_text()
     for name in ("capability", "scaling", "isoflop", "curves", "throughput"):
         png = tmp_path / "plots" / f"{name}.png"

@@ -27,6 +27,7 @@ import numpy as np
 from data_gen.rpg.rules import COOLDOWN_ACTIONS, RESULT_DRAW, RESULT_ONGOING, STATUSES, WIN_PREFIX
 from data_gen.rpg.text import FIELD_LABELS, SEP
 from picojax.constrain import Builder
+from picojax.errors import UserError
 from picojax.tokenizer import EOS_ID
 
 TURN_DIGITS = 4  # out-of-range evals reach turn 999 and max hp 999
@@ -35,6 +36,10 @@ COUNTER_DIGITS = 2  # turns left on a status or a cooldown
 
 # The two names of a prompt, in order: "turn=<n> | <name> hp=... | <name> hp=...".
 _NAMES = re.compile(r"^turn=\d+ \| ([a-z]+) hp=.*? \| ([a-z]+) hp=")
+
+
+class GrammarError(UserError):
+    """The tokenizer cannot spell the grammar (its labels are not single pieces)."""
 
 
 def prompt_names(prompt: str) -> tuple[str, str] | None:
@@ -60,8 +65,8 @@ class RPGGrammar:
     def _id(self, text: str) -> int:
         ids = self.tokenizer.encode(text)
         if len(ids) != 1:
-            raise ValueError(f"the tokenizer does not keep {text!r} as one piece ({len(ids)} pieces): "
-                             f"it was not trained with the rpg profile")
+            raise GrammarError(f"constrained decoding needs the RPG labels as single pieces, but this tokenizer "
+                               f"spells {text!r} in {len(ids)} pieces (train it with `picojax tokenizer --profile rpg`)")
         return ids[0]
 
     def _sorted_items(self, b: Builder, ends: list[int], items: list[int]) -> list[int]:

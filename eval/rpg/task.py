@@ -68,11 +68,20 @@ class RPGTask:
     def evaluate(self, sampler, cfg, request: EvalRequest) -> dict:
         from eval.rpg.model import evaluate_model
 
+        from eval.rpg.grammar import GrammarError
+
         constrained = self.constrained_by_default if request.constrained is None else request.constrained
-        constraint = self.constraint(sampler.tokenizer) if constrained else None
+        note = None
+        try:
+            constraint = self.constraint(sampler.tokenizer) if constrained else None
+        except GrammarError as e:
+            if request.constrained:  # asked for by name: say why it cannot be done
+                raise
+            constrained, constraint, note = False, None, f"decoded without the grammar: {e}"
         results = evaluate_model(sampler, list(request.files) or None, data_dir=cfg.data.dir, limit=request.limit,
                                  constraint=constraint)
-        results["_decoding"] = {"constrained": constrained}
+        nothing_scored(results)
+        results["_decoding"] = {"constrained": constrained, **({"note": note} if note else {})}
         return results
 
     def format_report(self, results: dict) -> str:
@@ -82,6 +91,9 @@ class RPGTask:
 
     def print_eval(self, results: dict, out=sys.stdout, err=sys.stderr) -> None:
         print(self.format_report(results), file=out)
+        decoding = results.get("_decoding", {})
+        if decoding.get("note"):
+            print(f"picojax eval: {decoding['note']}", file=err)
         for split, rep in results.items():
             bad = rep.get("malformed_records", []) if isinstance(rep, dict) else []
             if bad:
@@ -101,6 +113,20 @@ class RPGTask:
             print(f"  {mark} {r.prompt}{got}", file=out)
             if mark == "BAD":
                 print(f"      expected {r.target}", file=out)
+
+
+def nothing_scored(results: dict) -> None:
+    """Refuses an eval that scored nothing at all (every line of every file malformed, or
+    no lines): a table of zero records that exits 0 hides the mistake from scripts and CI.
+    A file with some malformed lines still scores the rest."""
+    from eval.rpg.records import EvalInputError
+
+    scored = sum(rep.get("records", rep.get("fights", 0)) for rep in results.values() if isinstance(rep, dict))
+    if scored:
+        return
+    bad = [(split, m) for split, rep in results.items() for m in rep.get("malformed_records", [])]
+    first = f" (first: {bad[0][0]} line {bad[0][1]['line']}: {bad[0][1]['error']})" if bad else ""
+    raise EvalInputError(f"nothing was scored: {len(bad)} malformed line(s) and no readable record{first}")
 
 
 TASK = RPGTask()

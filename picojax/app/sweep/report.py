@@ -8,7 +8,8 @@
     WORKDIR/plots/throughput.png      tokens/s and MFU per point
 
 Plots use matplotlib's Agg canvas directly (no pyplot, no display, no global backend).
-Without matplotlib (the ``plot`` extra) the page is written with its tables only.
+matplotlib is a dependency; in an environment without it the page is written with its
+tables only.
 """
 
 from __future__ import annotations
@@ -475,7 +476,7 @@ def write_report(workdir: str | Path, *, out: TextIO = sys.stdout) -> Path:
     try:
         import matplotlib  # noqa: F401
     except ImportError:
-        print("picojax report: matplotlib is not installed (pip install 'picojax[plot]'): tables only, no plots",
+        print("picojax report: matplotlib is not installed (pip install matplotlib): tables only, no plots",
               file=sys.stderr)
     else:
         plot_dir = workdir / PLOTS
