@@ -206,6 +206,12 @@ CASES = [
     ("data-stories-both-sources", ["data", "stories", "--stories", "10", "--from", "{w}/empty.txt", "--out", "{w}/st"],
      "give --from PATH to import or --stories N to generate, not both"),
     # benches
+    ("bench-train-data-missing", ["bench", "train", "--data", "{w}/missing"], "--data {w}/missing: no such folder"),
+    ("bench-train-data-without-tokenizer", ["bench", "train", "--data", "{w}/notok"], "no tokenizer at {w}/notok/tokenizer.model"),
+    ("bench-depths-not-numbers", ["bench", "decode", "--depths", "x"], "--depths 'x' is not a comma list of whole numbers"),
+    ("bench-zero-batch", ["bench", "decode", "--batches", "1,0"], "--batches '1,0': every number must be >= 1"),
+    ("bench-negative-size", ["bench", "matmul", "--size", "-1"], "--size must be > 0, got -1"),
+    ("bench-negative-mb", ["bench", "stories-import", "--mb", "-1"], "--mb must be > 0, got -1.0"),
     ("bench-negative-peak", ["bench", "pipeline", "--peak-gflops", "-1"], "--peak-gflops must be > 0, got -1.0"),
 ]
 
