@@ -32,8 +32,7 @@ import logging
 import os
 from typing import Any, Callable, Optional
 
-from etils import epath
-
+from picojax import paths
 from picojax.errors import UserError
 
 # Config sections whose differences make a checkpoint unusable: the weights' shapes and
@@ -82,9 +81,9 @@ def error_reason(e: BaseException, limit: int = 300) -> str:
 
 
 @contextlib.contextmanager
-def _quiet_absl():
+def quiet_orbax():
     """Orbax logs a WARNING for each read-only open and for each fallback it takes: noise
-    for a CLI whose own messages say what happened."""
+    for a CLI whose own messages say what happened. Only ERRORs get through inside."""
     logger = logging.getLogger("absl")
     level = logger.level
     logger.setLevel(logging.ERROR)
@@ -164,11 +163,16 @@ def _check_fingerprints(step: int, restored: dict[str, Any], expected: Optional[
             raise DamagedCheckpoint(step, f"{what}{more} is not what was saved (fingerprint mismatch)")
 
 
-def checkpoint_dir(workdir: str | os.PathLike) -> epath.Path:
-    """WORKDIR/checkpoints, absolute locally, ``gs://…`` kept as is."""
-    from picojax.run_dir import RunDir
-
-    return RunDir(workdir).checkpoints
+def latest_step(directory: str | os.PathLike) -> Optional[int]:
+    """The newest checkpoint's step in `directory` (None without checkpoints), as Orbax
+    sees it."""
+    if not paths.run_path(directory).is_dir():
+        return None
+    ckpt = Checkpointer(directory, read_only=True)
+    try:
+        return ckpt.latest_step()
+    finally:
+        ckpt.close()
 
 
 def _ocp():
@@ -180,17 +184,20 @@ def _ocp():
 class Checkpointer:
     """The run's checkpoint manager: save / restore / latest step, always waited for."""
 
-    def __init__(self, workdir: str | os.PathLike, *, max_to_keep: int = 3, async_save: bool = True, read_only: bool = False):
+    def __init__(self, directory: str | os.PathLike, *, max_to_keep: int = 3, async_save: bool = True,
+                 read_only: bool = False):
+        """`directory` holds the steps (a run's is `picojax.run_dir.RunDir.checkpoints`);
+        local, or ``gs://…`` kept as is."""
         ocp = _ocp()
         import grain.checkpoint  # noqa: F401  (registers CheckpointSave/Restore with Orbax)
 
-        self.directory = checkpoint_dir(workdir)
+        self.directory = paths.run_path(directory)
         if read_only and not self.directory.is_dir():
-            raise CheckpointError(f"no checkpoints in {workdir} (missing {self.directory})")
+            raise CheckpointError(f"no checkpoints in {self.directory} (no such folder)")
         if not read_only and self.directory.exists() and not self.directory.is_dir():
             raise CheckpointError(f"{self.directory} is a file, not a checkpoints folder")
         try:
-            with _quiet_absl():
+            with quiet_orbax():
                 options = ocp.CheckpointManagerOptions(
                     max_to_keep=max_to_keep,
                     enable_async_checkpointing=async_save,
@@ -293,7 +300,7 @@ class Checkpointer:
         step = self.resolve_step(step)
         ocp = _ocp()
         try:
-            with _quiet_absl():
+            with quiet_orbax():
                 restored = self.manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))
             meta = restored["meta"]
             if not isinstance(meta, dict):
@@ -327,7 +334,7 @@ class Checkpointer:
 
     def _read(self, step: int, args) -> Any:
         try:
-            with _quiet_absl():
+            with quiet_orbax():
                 return self.manager.restore(step, args=args)
         except CheckpointError:
             raise

@@ -9,16 +9,14 @@
       tb/                TensorBoard event files
 
 Train, sample, eval and the CLI reach these files only through `RunDir`, so the layout
-is written down once. WORKDIR may be local or ``gs://…`` (`picojax.paths`).
+is written down once; what is in the files is their owners' business (restoring a run
+for inference is `picojax.restore`). WORKDIR may be local or ``gs://…`` (`picojax.paths`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
-import sys
 from pathlib import Path
-from typing import Callable, NamedTuple, Optional
 
 from etils import epath
 
@@ -30,15 +28,6 @@ CHECKPOINTS = "checkpoints"
 DAMAGED = "damaged_checkpoints"
 METRICS = "metrics.jsonl"
 TENSORBOARD = "tb"
-
-
-class Restored(NamedTuple):
-    """A checkpoint restored for inference: config, model, tokenizer and its step."""
-
-    cfg: object
-    model: object
-    tokenizer: object
-    step: int
 
 
 class RunDir:
@@ -74,7 +63,7 @@ class RunDir:
     def tensorboard(self) -> epath.Path:
         return self.path / TENSORBOARD
 
-    # ---- config and tokenizer
+    # ---- the run's config and tokenizer copy
 
     def read_config(self):
         """The saved config, or None when the run has none yet."""
@@ -93,42 +82,7 @@ class RunDir:
         if not self.tokenizer_path.exists():
             paths.write_bytes_atomic(self.tokenizer_path, Path(tokenizer.path).read_bytes())
 
-    def tokenizer(self, cfg, expected_sha256: Optional[str]):
-        """The run's tokenizer (its own copy, else the config's), checked against the sha256
-        the checkpoint recorded."""
-        from picojax import data
-        from picojax.checkpoint import CheckpointError
-        from picojax.tokenizer import Tokenizer
-
-        own = self.tokenizer_path
-        if not own.is_file():
-            tokenizer = Tokenizer.load(data.tokenizer_path(cfg))
-        elif paths.is_remote(own):
-            tokenizer = _local_copy(own)
-        else:
-            tokenizer = Tokenizer.load(own)
-        if expected_sha256 and tokenizer.sha256 != expected_sha256:
-            raise CheckpointError(
-                f"tokenizer {tokenizer.path} (sha256 {tokenizer.sha256[:12]}…) is not the one the checkpoint in "
-                f"{self.path} was trained with (sha256 {expected_sha256[:12]}…)")
-        return tokenizer
-
-    # ---- checkpoints
-
-    def checkpointer(self, **options):
-        from picojax.checkpoint import Checkpointer
-
-        return Checkpointer(self.path, **options)
-
-    def latest_step(self) -> Optional[int]:
-        """The newest checkpoint's step (None without checkpoints), as Orbax sees it."""
-        if not self.checkpoints.is_dir():
-            return None
-        ckpt = self.checkpointer(read_only=True)
-        try:
-            return ckpt.latest_step()
-        finally:
-            ckpt.close()
+    # ---- damaged checkpoints
 
     def move_damaged(self, step: int) -> epath.Path:
         """Moves checkpoint `step` (one that failed to restore) to damaged_checkpoints/, out
@@ -140,71 +94,3 @@ class RunDir:
             target, n = self.damaged / f"{step}.{n}", n + 1
         (self.checkpoints / str(step)).rename(target)
         return target
-
-    def restore_for_inference(self, *, step: Optional[int] = None, mesh=None,
-                              warn: Optional[Callable[[str], None]] = None) -> Restored:
-        """(cfg, model, tokenizer, step) of a checkpoint (default: the latest that restores).
-
-        The config and the tokenizer come from the run itself (the checkpoint's metadata
-        and the run's tokenizer copy, checked against the sha256 the checkpoint recorded).
-        Only the parameters are read, and checked against their saved fingerprints. The
-        model lands on `mesh`, by default every current device with the weights replicated.
-        Without `step`, a damaged newest checkpoint is reported through `warn` (default: a
-        line on stderr) and the next older one is used; an explicit `step` must restore.
-        """
-        import dataclasses
-
-        from flax import nnx
-
-        from picojax import checkpoint, sharding
-        from picojax.config import MeshConfig
-        from picojax.train_state import model_graphdef
-
-        warn = warn or _warn
-        ckpt = self.checkpointer(read_only=True)
-        found = {}
-
-        def restore(at: int, meta: dict):
-            cfg = checkpoint.config_from_meta(meta)
-            found["tokenizer"] = self.tokenizer(cfg, meta.get("tokenizer_sha256"))
-            target = mesh
-            if target is None:
-                cfg = dataclasses.replace(cfg, mesh=MeshConfig(strategy="dp", data=-1, fsdp=1, tensor=1))
-                target = sharding.make_mesh(cfg.mesh)
-            found["cfg"] = cfg
-            return ckpt.restore_params(at, sharding.abstract_state(cfg, target), meta)
-
-        try:
-            steps = None if step is None else [ckpt.resolve_step(step)]
-            step, _, params, damaged = ckpt.restore_newest(restore, steps=steps)
-        finally:
-            ckpt.close()
-        for bad, reason in damaged:
-            warn(f"checkpoint step {bad} does not restore ({reason}); using step {step}")
-        cfg = found["cfg"]
-        return Restored(cfg, nnx.merge(model_graphdef(cfg), params), found["tokenizer"], step)
-
-
-def restore_for_inference(workdir: str | os.PathLike, *, step: Optional[int] = None, mesh=None,
-                          warn: Optional[Callable[[str], None]] = None) -> Restored:
-    return RunDir(workdir).restore_for_inference(step=step, mesh=mesh, warn=warn)
-
-
-def _warn(message: str) -> None:
-    print(f"picojax: warning: {message}", file=sys.stderr, flush=True)
-
-
-def _local_copy(path: epath.Path):
-    """The run's tokenizer from an object store, through a local copy: SentencePiece (and
-    every later user of `tokenizer.path`, e.g. a token store written for an eval) reads
-    only local files. The copy is named by its sha256, so it is fetched once and can never
-    be stale."""
-    from picojax.tokenizer import Tokenizer
-
-    model_bytes = path.read_bytes()
-    sha256 = hashlib.sha256(model_bytes).hexdigest()
-    local = paths.run_path(os.path.join(paths.cache_dir(), "tokenizers", f"{sha256}.model"))
-    if not local.is_file():
-        paths.write_bytes_atomic(local, model_bytes)
-    return Tokenizer.load(local)
-

@@ -179,18 +179,9 @@ def _generate(graphdef, state, prompt_BxP, lengths_B, sample_ids_B, live_B, stop
 def load_sampler(workdir, *, step: int | None = None, batch_size: int = 64):
     """(cfg, sampler, step) for a run's checkpoint (the latest, or `step`) on the current
     devices; the config and tokenizer come from the run, the caller passes neither."""
-    import logging
+    from picojax.restore import restore_for_inference  # quiets Orbax's warnings itself
 
-    from picojax.run_dir import restore_for_inference
-
-    # Orbax warns on every read-only open that it will not save: noise for a sampler.
-    absl_logger = logging.getLogger("absl")
-    level = absl_logger.level
-    absl_logger.setLevel(logging.ERROR)
-    try:
-        cfg, model, tokenizer, step = restore_for_inference(workdir, step=step)
-    finally:
-        absl_logger.setLevel(level)
+    cfg, model, tokenizer, step = restore_for_inference(workdir, step=step)
     return cfg, Sampler(model, tokenizer, max_len=cfg.model.seq_len, batch_size=batch_size), step
 
 

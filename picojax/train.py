@@ -1,18 +1,18 @@
-"""The trainer's public face: `train`, `restore_for_inference`, `task_hooks`.
+"""The trainer's public face: `train`, `task_hooks`.
 
 The work is split by concern: `train_state` (the state), `sharding` (its shardings),
 `train_step` (the jitted steps), `train_control` (save policy, signals), `train_loop` (the
-loop) and `run_dir` (the workdir's files, restoring for inference).
+loop), `checkpoint` (saving and restoring) and `run_dir` (the workdir's files). A trained
+run is read back for inference by `picojax.restore`.
 """
 
 from __future__ import annotations
 
 from picojax.config import Config
-from picojax.run_dir import restore_for_inference
 from picojax.tasks import get_task
 from picojax.train_loop import train
 
-__all__ = ["train", "restore_for_inference", "task_hooks"]
+__all__ = ["train", "task_hooks"]
 
 
 def task_hooks(cfg: Config) -> list:

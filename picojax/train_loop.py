@@ -109,8 +109,8 @@ class Trainer:
 
     def _open_checkpoints(self):
         _make_workdir(self.run_dir)
-        return self.run_dir.checkpointer(max_to_keep=self.cfg.checkpoint.max_to_keep,
-                                         async_save=self.cfg.checkpoint.async_save)
+        return checkpoint.Checkpointer(self.run_dir.checkpoints, max_to_keep=self.cfg.checkpoint.max_to_keep,
+                                       async_save=self.cfg.checkpoint.async_save)
 
     def _check_newest_readable(self, steps, check) -> None:
         """The compatibility check of the newest checkpoint whose metadata reads (a damaged

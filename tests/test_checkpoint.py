@@ -62,7 +62,7 @@ def test_tokenizer_mismatch_is_refused(saved_run, data_dir, tmp_path):
 
 
 def test_missing_checkpoint_is_a_user_error(tmp_path):
-    from picojax.train import restore_for_inference
+    from picojax.restore import restore_for_inference
 
     with pytest.raises(checkpoint.CheckpointError, match="no checkpoints"):
         restore_for_inference(tmp_path / "nothing")

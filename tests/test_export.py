@@ -233,7 +233,7 @@ def qwen3_run(tmp_path_factory):
 
 
 def restored(workdir):
-    from picojax.run_dir import restore_for_inference
+    from picojax.restore import restore_for_inference
 
     return restore_for_inference(workdir)
 

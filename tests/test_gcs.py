@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 
 from _train_support import make_data, tiny_config
-from picojax import checkpoint, config_io, paths, writers
+from picojax import config_io, paths, writers
+from picojax.run_dir import RunDir
 
 BUCKET = "bucket"
 RUN = f"gs://{BUCKET}/run"
@@ -34,12 +35,12 @@ def test_run_path_local_is_absolute_and_keeps_gs_scheme(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert str(paths.run_path("runs/a")) == str(tmp_path / "runs" / "a")
     assert str(paths.run_path(tmp_path / "x" / ".." / "y")) == str(tmp_path / "y")
-    assert str(checkpoint.checkpoint_dir("runs/a")) == str(tmp_path / "runs" / "a" / "checkpoints")
+    assert str(RunDir("runs/a").checkpoints) == str(tmp_path / "runs" / "a" / "checkpoints")
     assert not paths.is_remote("runs/a") and not paths.is_remote(tmp_path)
     # pathlib would collapse the scheme to a local folder named "gs:".
     monkeypatch.setattr(paths, "_check_remote_support", lambda text: None)
     assert str(paths.run_path("gs://b/run") / "tb") == "gs://b/run/tb"
-    assert str(checkpoint.checkpoint_dir("gs://b/run")) == "gs://b/run/checkpoints"
+    assert str(RunDir("gs://b/run").checkpoints) == "gs://b/run/checkpoints"
     assert paths.is_remote(paths.run_path("gs://b/run"))
 
 
@@ -171,7 +172,8 @@ def _copy_events(tmp_path: Path, events: list[str]) -> Path:
 @pytest.mark.slow
 def test_train_resume_restore_on_gcs(gcs, tmp_path, monkeypatch):
     from picojax.tokenizer import Tokenizer
-    from picojax.train import restore_for_inference, train
+    from picojax.restore import restore_for_inference
+    from picojax.train import train
 
     monkeypatch.chdir(tmp_path)  # a pathlib-mangled workdir would appear here as "gs:/"
     monkeypatch.setenv("PICOJAX_CACHE", str(tmp_path / "cache"))

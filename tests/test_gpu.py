@@ -44,6 +44,8 @@ from picojax import checkpoint, sharding
 from picojax.attention import cache_mask, causal_mask, einsum_attention, fused_attention, resolve_implementation
 from picojax.config import MeshConfig, ModelConfig, derive_model_dims
 from picojax.model import Transformer, compute_dtype
+from picojax.restore import restore_for_inference
+from picojax.run_dir import RunDir
 from picojax.sample import Sampler, SamplingConfig
 from picojax.tokenizer import BOS_ID
 from picojax.train_loop import train
@@ -450,7 +452,7 @@ def trained_run(request, data_dir, tmp_path_factory):
 
 
 def _params_at(workdir: Path, step: int, cfg):
-    reader = checkpoint.Checkpointer(workdir, read_only=True)
+    reader = checkpoint.Checkpointer(RunDir(workdir).checkpoints, read_only=True)
     try:
         return _host(reader.restore_params(step, sharding.abstract_state(cfg, one_device_mesh("cpu"))))
     finally:
@@ -489,14 +491,6 @@ def test_trainer_runs_and_resumes_on_the_device(trained_run, tmp_path):
     assert drift <= (0.0 if platform == "cpu" else GPU_RESUME_REL), f"resumed weights drift {drift:.2e} of one step"
 
 
-def _restore_for_inference():
-    try:  # its home after the run-directory refactor
-        from picojax.run_dir import restore_for_inference
-    except ImportError:
-        from picojax.train import restore_for_inference
-    return restore_for_inference
-
-
 @pytest.mark.parametrize("trained_run", [GPU], indirect=True)
 def test_gpu_run_restored_for_inference_on_this_hosts_cpu(trained_run):
     """The library's own restore path onto a CPU mesh of a GPU host, with the run's own
@@ -504,7 +498,7 @@ def test_gpu_run_restored_for_inference_on_this_hosts_cpu(trained_run):
     with the f32 logits of the same weights."""
     _, cfg, workdir, _ = trained_run
     cpu_mesh = one_device_mesh("cpu")
-    restored_cfg, model, _, step = _restore_for_inference()(workdir, mesh=cpu_mesh)
+    restored_cfg, model, _, step = restore_for_inference(workdir, mesh=cpu_mesh)
     assert step == 3 and restored_cfg.model == cfg.model
     graphdef, state = nnx.split(model)
     assert platforms_of(state) == {"cpu"}

@@ -25,7 +25,8 @@ from _train_support import make_data, tiny_config, tiny_overrides
 from picojax import checkpoint, distributed, writers
 from picojax.app.cli import main
 from picojax.run_dir import RunDir
-from picojax.train import restore_for_inference, train
+from picojax.restore import restore_for_inference
+from picojax.train import train
 
 STEPS, EVERY = 12, 4
 
@@ -102,7 +103,7 @@ def test_training_resumes_from_the_newest_checkpoint_that_restores_and_saves_tho
     # Nothing deleted: the damaged steps were moved aside whole, and this run saved them again.
     for step, rel in victims.items():
         assert (run / "damaged_checkpoints" / str(step) / rel).stat().st_size == 10
-    ckpt = checkpoint.Checkpointer(run, read_only=True)
+    ckpt = checkpoint.Checkpointer(RunDir(run).checkpoints, read_only=True)
     try:
         assert ckpt.all_steps() == [4, 8, 12]  # keep-3 counted only real checkpoints
     finally:
@@ -156,7 +157,7 @@ def test_restore_checks_fingerprints_of_what_it_read(trained, tmp_path):
     meta["fingerprints"]["params"][name] = "0" * 16
     meta_file.write_text(json.dumps(meta))
     warnings = []
-    restored = RunDir(run).restore_for_inference(warn=warnings.append)
+    restored = restore_for_inference(run, warn=warnings.append)
     assert restored.step == 8
     assert warnings == [f"checkpoint step 12 does not restore (params{name} is not what was saved "
                         f"(fingerprint mismatch)); using step 8"]
@@ -225,7 +226,7 @@ def _expect_disk_full_then_resume(run: Path, code: int, err: list[str], data_dir
     assert code == 2 and len(err) == 1, err
     assert err[0] == (f"picojax train: error: saving checkpoint step 8 in {run / 'checkpoints'} failed: "
                       "No space left on device; the newest complete checkpoint is step 4")
-    ckpt = checkpoint.Checkpointer(run, read_only=True)
+    ckpt = checkpoint.Checkpointer(RunDir(run).checkpoints, read_only=True)
     try:
         assert ckpt.all_steps() == [4]
     finally:

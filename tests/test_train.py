@@ -18,7 +18,9 @@ import pytest
 
 from _train_support import VOCAB, make_data, tiny_config, tiny_overrides
 from picojax import checkpoint, data, optim, sharding, writers
-from picojax.train import restore_for_inference, train
+from picojax.restore import restore_for_inference
+from picojax.run_dir import RunDir
+from picojax.train import train
 from picojax.train_state import init_train_state
 from picojax.train_step import build_train_step
 
@@ -143,7 +145,7 @@ def test_nan_stops_cleanly_keeping_last_checkpoint(data_dir, tmp_path, monkeypat
     summary = train(cfg, tmp_path / "run", progress=False)
     assert summary["stopped"] == "nan"
     assert "step 8" in summary["error"] and "last good checkpoint is step 4" in summary["error"]
-    ckpt = checkpoint.Checkpointer(tmp_path / "run", read_only=True)
+    ckpt = checkpoint.Checkpointer(RunDir(tmp_path / "run").checkpoints, read_only=True)
     try:
         assert ckpt.all_steps() == [4]  # step 8 was due a save, but its loss was NaN
     finally:
@@ -197,9 +199,7 @@ def test_sigterm_checkpoints_exits_0_and_resumes_the_same_sequence(data_dir, tmp
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0, err.decode()[-2000:]
-    ckpt = checkpoint.Checkpointer(run, read_only=True)
-    stopped_at = ckpt.latest_step()
-    ckpt.close()
+    stopped_at = checkpoint.latest_step(RunDir(run).checkpoints)
     assert stopped_at is not None and 5 <= stopped_at < 3000
     assert max(losses(run)) == stopped_at
     cfg = tiny_config(data_dir, "train.steps=3000", "checkpoint.every_steps=0")

@@ -1,6 +1,6 @@
 """Export a trained picojax model to the runtimes people deploy with.
 
-    from picojax.run_dir import restore_for_inference
+    from picojax.restore import restore_for_inference
     from picojax.export import export_model
 
     cfg, model, tokenizer, step = restore_for_inference("runs/rpg")

@@ -73,18 +73,10 @@ def run(args) -> int:
     from picojax.config import MeshConfig
 
     sharding.configure_cpu_devices(MeshConfig())
-    import logging
-
     from picojax.export import export_model
-    from picojax.run_dir import restore_for_inference
+    from picojax.restore import restore_for_inference
 
-    absl_logger = logging.getLogger("absl")  # Orbax warns on every read-only open
-    level = absl_logger.level
-    absl_logger.setLevel(logging.ERROR)
-    try:
-        cfg, model, tokenizer, step = restore_for_inference(args.workdir, step=args.step)
-    finally:
-        absl_logger.setLevel(level)
+    cfg, model, tokenizer, step = restore_for_inference(args.workdir, step=args.step)
     result = export_model(model, cfg, tokenizer, fmt=args.format, out=args.out, dtype=args.dtype,
                           source={"workdir": str(args.workdir), "step": int(step)})
     print(f"picojax export: {args.workdir} step {step}: {result.summary()}")

@@ -16,6 +16,7 @@ import threading
 import time
 from typing import Optional, TextIO
 
+from picojax import checkpoint
 from picojax.errors import UserError
 from picojax.paths import write_text_atomic
 from picojax.run_dir import RunDir
@@ -72,7 +73,7 @@ def trained_step(point: Point) -> int:
     """Steps already trained (the latest checkpoint), 0 for a fresh point."""
     if not point.dir.is_dir():
         return 0
-    return RunDir(point.dir).latest_step() or 0
+    return checkpoint.latest_step(RunDir(point.dir).checkpoints) or 0
 
 
 def check_point(point: Point) -> None:
