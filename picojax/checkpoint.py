@@ -35,11 +35,6 @@ from typing import Any, Callable, Optional
 from picojax import paths
 from picojax.errors import UserError
 
-# Config sections whose differences make a checkpoint unusable: the weights' shapes and
-# meaning. train/optim/checkpoint/mesh may change between runs (resume on another mesh,
-# extend the horizon), and so may data.* paths.
-MODEL_SECTIONS = ("model",)
-
 
 class CheckpointError(UserError):
     """A checkpoint is missing, unreadable, or belongs to another model or tokenizer."""
@@ -413,24 +408,30 @@ def make_meta(cfg, tokenizer_sha256: str) -> dict:
     return {"config": config_io.to_dict(cfg), "tokenizer_sha256": tokenizer_sha256}
 
 
-def config_differences(saved: dict, current: dict, sections=MODEL_SECTIONS) -> list[str]:
-    """'model.depth: checkpoint 4, now 2' for each differing field of `sections`."""
-    diffs = []
-    for section in sections:
-        old, new = saved.get(section, {}), current.get(section, {})
-        for key in sorted(set(old) | set(new)):
-            if old.get(key) != new.get(key):
-                diffs.append(f"{section}.{key}: checkpoint {old.get(key)!r}, now {new.get(key)!r}")
-    return diffs
+def _resume_changes(saved: dict, current: dict) -> list[tuple]:
+    """(key, checkpoint's value, current value) for each field a resume may not change
+    (`picojax.config_io.FROZEN_ON_RESUME`) on which two configs differ, by key. Not the
+    tokenizer's path: a checkpoint knows its tokenizer by sha256 (`check_compatible`), so
+    the same tokenizer elsewhere is fine."""
+    from picojax import config_io
+
+    return sorted((c for c in config_io.frozen_changes(saved, current) if c[0] != "data.tokenizer"), key=lambda c: c[0])
+
+
+def config_differences(saved: dict, current: dict) -> list[str]:
+    """'model.depth: checkpoint 4, now 2' for each field of `_resume_changes`."""
+    return [f"{key}: checkpoint {old!r}, now {new!r}" for key, old, new in _resume_changes(saved, current)]
 
 
 def check_compatible(meta: dict, cfg, tokenizer_sha256: Optional[str], where: str) -> None:
-    """Refuses a checkpoint written by another model config or tokenizer, naming why."""
+    """Refuses a checkpoint written by another model, task, optimizer or tokenizer, naming why."""
     from picojax import config_io
 
-    diffs = config_differences(meta.get("config", {}), config_io.to_dict(cfg))
-    if diffs:
-        raise CheckpointError(f"checkpoint {where} is from a different model: " + "; ".join(diffs))
+    saved, current = meta.get("config", {}), config_io.to_dict(cfg)
+    kinds = dict.fromkeys(config_io.frozen_on_resume(key) for key, _, _ in _resume_changes(saved, current))
+    if kinds:
+        raise CheckpointError(f"checkpoint {where} is from a different {' and '.join(kinds)}: "
+                              + "; ".join(config_differences(saved, current)))
     saved_sha = meta.get("tokenizer_sha256")
     if tokenizer_sha256 is not None and saved_sha != tokenizer_sha256:
         raise CheckpointError(

@@ -16,7 +16,7 @@ import os
 import types
 import typing
 from pathlib import Path
-from typing import Any, Iterable, Literal, Union
+from typing import Any, Iterable, Literal, Optional, Union
 
 from picojax import tasks
 from picojax.config import Config, resolve
@@ -287,10 +287,13 @@ def load(preset: str | None = None, overrides: Iterable[str] = ()) -> Config:
     return cfg
 
 
-# What a resumed run may not change: the weights' shapes and meaning, the tokenizer, the
-# task (the documents' format) and the optimizer (its state's layout). Everything else may
-# (steps, eval and checkpoint cadence, logging, the mesh, data paths, the LR).
-FROZEN_ON_RESUME = ("model.", "data.task", "data.tokenizer", "optim.name")
+# What a resumed run may not change (a key, or a section ending in "."), and what it is:
+# the weights' shapes and meaning, the tokenizer, the task (the documents' format) and the
+# optimizer (its state's layout). Everything else may (steps, eval and checkpoint cadence,
+# logging, the mesh, data paths, the LR). The one list: `resume` refuses a --set of these,
+# `picojax train --config` on a run's workdir a preset that changes them, and
+# `picojax.checkpoint.check_compatible` a checkpoint that differs in them.
+FROZEN_ON_RESUME = {"model.": "model", "data.task": "task", "data.tokenizer": "tokenizer", "optim.name": "optimizer"}
 
 # Inputs of a derivation, and the field they derive: in a run's saved (resolved) config the
 # derived field is already a number, so changing only the input would do nothing.
@@ -298,8 +301,35 @@ DERIVED_FROM = {"train.tokens_per_param": "train.steps", "optim.base_lr": "optim
                 "optim.warmup_fraction": "optim.warmup_steps"}
 
 
-def frozen_on_resume(key: str) -> bool:
-    return any(key == k or (k.endswith(".") and key.startswith(k)) for k in FROZEN_ON_RESUME)
+def frozen_on_resume(key: str) -> Optional[str]:
+    """What `key` is part of when a resume may not change it ("model", "optimizer", ...), else None."""
+    return next((what for k, what in FROZEN_ON_RESUME.items() if key == k or (k.endswith(".") and key.startswith(k))),
+                None)
+
+
+def frozen_changes(saved: dict, current: dict) -> list[tuple[str, Any, Any]]:
+    """(key, saved value, current value) for every key of `FROZEN_ON_RESUME` on which two
+    configs differ, in the schema's order. Both are `to_dict` dicts: a checkpoint's
+    metadata holds one."""
+    def flat(d: dict) -> dict:
+        return {f"{s}.{k}": v for s, values in d.items() if isinstance(values, dict) for k, v in values.items()}
+
+    old, new = flat(saved), flat(current)
+    keys = [*new, *(k for k in old if k not in new)]
+    return [(k, old.get(k), new.get(k)) for k in keys if frozen_on_resume(k) and old.get(k) != new.get(k)]
+
+
+def refuse_frozen_changes(saved: Config, cfg: Config, where: str, given: str) -> None:
+    """Raises ConfigError naming the first key of `FROZEN_ON_RESUME` that `cfg` changes from
+    the run's `saved` config (and any other), `given` saying where the new value came from
+    ("--set", "--config")."""
+    changes = frozen_changes(to_dict(saved), to_dict(cfg))
+    if not changes:
+        return
+    (key, old, new), others = changes[0], [k for k, _, _ in changes[1:]]
+    also = f"; also {', '.join(others)}" if others else ""
+    raise ConfigError(f"{key} cannot change when resuming {where} (the run has {old!r}, {given} gives {new!r}{also}): "
+                      "train it in a fresh --workdir")
 
 
 def get_value(cfg: Config, key: str) -> Any:
@@ -316,16 +346,11 @@ def resume(saved: Config, overrides: Iterable[str] = (), where: str = "the run")
     """
     overrides = list(overrides)
     cfg = apply_overrides(saved, overrides)
+    refuse_frozen_changes(saved, cfg, where, "--set")
     keys = [item.split("=", 1)[0].strip() for item in overrides]
     for key in keys:
-        old, new = get_value(saved, key), get_value(cfg, key)
-        if old == new:
-            continue
-        if frozen_on_resume(key):
-            raise ConfigError(f"{key} cannot change when resuming {where} (the run has {old!r}, --set gives "
-                              f"{new!r}): train it in a fresh --workdir")
         derived = DERIVED_FROM.get(key)
-        if derived is not None and derived not in keys:
+        if derived is not None and derived not in keys and get_value(saved, key) != get_value(cfg, key):
             raise ConfigError(f"{key} only sets {derived} when {derived} is derived, and {where} has "
                               f"{derived}={get_value(saved, derived)!r}: --set {derived}=... instead")
     _check_types(cfg, "")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -195,19 +196,74 @@ def test_workdir_alone_resumes_with_its_config_and_set_changes_what_may_change(t
     assert sorted(losses(run))[-2:] == [12, 14]  # logged every 2 steps from here on
 
 
-@pytest.mark.parametrize("override, key", [
-    ("model.depth=2", "model.depth"),
-    ("model.seq_len=64", "model.seq_len"),
-    ("data.task=rpg", "data.task"),
-    ("data.tokenizer=/elsewhere/tokenizer.model", "data.tokenizer"),
-    ("optim.name=muon", "optim.name"),
-])
-def test_a_resume_refuses_a_change_to_what_may_not_change_naming_the_key(trained, tmp_path, capsys, override, key):
+# A value other than the tiny run's for every key a resume may not change (every model
+# field, the task, the tokenizer, the optimizer): valid, so a preset may give it too.
+FROZEN_VALUES = {
+    "model.depth": "2", "model.aspect_ratio": "16", "model.head_dim": "8", "model.kv_group": "2",
+    "model.mlp_multiple": "64", "model.vocab_size": "512", "model.seq_len": "64", "model.tie_embeddings": "false",
+    "model.qk_norm": "false", "model.logit_softcap": "30.0", "model.rope_theta": "500000.0", "model.norm_eps": "1e-06",
+    "model.init_std": "0.01", "model.compute_dtype": "bfloat16", "model.param_dtype": "bfloat16",
+    "model.attention": "xla", "model.d_model": "64", "model.n_heads": "4", "model.n_kv_heads": "1",
+    "model.mlp_hidden": "128", "data.task": "rpg", "data.tokenizer": "/elsewhere/tokenizer.model", "optim.name": "muon",
+}
+
+
+def test_the_frozen_values_cover_every_frozen_key():
+    from picojax import config_io
+
+    assert sorted(FROZEN_VALUES) == sorted(k for k in config_io.flat_keys() if config_io.frozen_on_resume(k))
+
+
+def _preset(tmp_path) -> Path:
+    """The defaults as a preset file, for `--config` (the tiny run's fields come by --set)."""
+    preset = tmp_path / "preset.py"
+    preset.write_text("from picojax.config import Config\n\ndef get_config():\n    return Config()\n")
+    return preset
+
+
+@pytest.mark.parametrize("given", ["--set", "--config"])
+@pytest.mark.parametrize("key", sorted(FROZEN_VALUES))
+def test_a_resume_refuses_a_change_to_what_may_not_change_naming_the_key(trained, data_dir, tmp_path, capsys,
+                                                                        given, key):
+    """`train --workdir RUN --set KEY=...` and `train --config X --workdir RUN` with X changing
+    KEY: the same one line, before anything starts."""
     run = copy_run(trained, tmp_path)
     before = tree_hash(run)
-    code, _, err = cli(capsys, *train_argv(run, "--set", "train.steps=14", "--set", override))
-    assert code == 2 and len(err) == 1
-    assert err[0].startswith(f"picojax train: error: {key} cannot change when resuming {run} (the run has ")
+    override = f"{key}={FROZEN_VALUES[key]}"
+    if given == "--set":
+        argv = train_argv(run, "--set", "train.steps=14", "--set", override)
+    else:
+        sets = [a for o in [*tiny_overrides(data_dir), "train.steps=14", override] for a in ("--set", o)]
+        argv = train_argv(run, "--config", str(_preset(tmp_path)), *sets)
+    code, _, err = cli(capsys, *argv)
+    assert code == 2 and len(err) == 1, err
+    assert err[0].startswith(f"picojax train: error: {key} cannot change when resuming {run} (the run has "), err
+    assert f", {given} gives " in err[0] and err[0].endswith("train it in a fresh --workdir")
+    assert tree_hash(run) == before
+
+
+def test_train_with_the_runs_own_config_as_a_preset_resumes(trained, data_dir, tmp_path, capsys):
+    """--config on a run's workdir is refused only for what a resume may not change."""
+    run = copy_run(trained, tmp_path)
+    sets = [a for o in [*tiny_overrides(data_dir), f"checkpoint.every_steps={EVERY}", "train.steps=13"]
+            for a in ("--set", o)]
+    code, _, err = cli(capsys, *train_argv(run, "--config", str(_preset(tmp_path)), *sets))
+    assert code == 0, err
+    assert any(line.endswith(f"checkpoints{os.sep}12") and "resumed from" in line for line in err)
+
+
+@pytest.mark.parametrize("override, message", [
+    ("optim.name=muon", "is from a different optimizer: optim.name: checkpoint 'adamw', now 'muon'"),
+    ("data.task=rpg", "is from a different task: data.task: checkpoint 'stories', now 'rpg'"),
+])
+def test_the_library_refuses_a_checkpoint_of_another_task_or_optimizer_by_key(trained, data_dir, tmp_path,
+                                                                             override, message):
+    """`train(cfg, RUN)` compares the checkpoint with the same list: an optimizer change is
+    named, not reported as a checkpoint that does not restore."""
+    run = copy_run(trained, tmp_path)
+    before = tree_hash(run)
+    with pytest.raises(checkpoint.CheckpointError, match=re.escape(message)):
+        train(run_config(data_dir, "train.steps=14", override), run, progress=False)
     assert tree_hash(run) == before
 
 

@@ -30,15 +30,21 @@ def add_arguments(parser):
 
 def _config(args):
     """--config/--set as given; without --config, a workdir holding config.json resumes with
-    it, --set changing only what a resume may change (`picojax.config_io.resume`)."""
+    it, --set changing only what a resume may change (`picojax.config_io.resume`). With
+    --config, such a workdir is resumed too: the preset may not change what a resume may
+    not (`picojax.config_io.FROZEN_ON_RESUME`)."""
     from picojax import config_io
-    from picojax.paths import run_path
+    from picojax.run_dir import RunDir
 
-    workdir = run_path(args.workdir)
-    saved = workdir / "config.json"
-    if args.config is None and saved.is_file():
-        return config_io.resume(config_io.load_json(saved), args.overrides, where=str(workdir))
-    return config_io.load(args.config, args.overrides)
+    run = RunDir(args.workdir)
+    given = None if args.config is None else config_io.load(args.config, args.overrides)
+    saved = run.read_config()
+    if saved is None:
+        return given or config_io.load(None, args.overrides)
+    if given is None:
+        return config_io.resume(saved, args.overrides, where=str(run))
+    config_io.refuse_frozen_changes(saved, given, str(run), "--config")
+    return given
 
 
 def run(args) -> int:
