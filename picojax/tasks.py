@@ -59,6 +59,10 @@ class Task(Protocol):
     def claims(self, first_line: str) -> bool:
         """Whether a text split starting with this (non-empty) line belongs to this task."""
 
+    def tokenizer_lines(self, line: str) -> Sequence[str]:
+        """The text the tokenizer trains on for one line of a text split (the line itself,
+        or e.g. the prompt and completion inside a JSON line, never the JSON around them)."""
+
     def iter_documents(self, path: str | os.PathLike, digest=None) -> Iterator[tuple[str, str]]:
         """(prompt, target) per document of a text split; the loss may be masked to targets."""
 
@@ -111,7 +115,19 @@ def get_task(name: str) -> Task:
 
 
 def detect_task(text_path: str | os.PathLike) -> Task:
-    """The first registered task that claims the first non-empty line of a text split."""
+    """The task a dataset folder's ``manifest.json`` names (``"task"``), else the first
+    registered task that claims the first non-empty line of the text split."""
+    import json
+    from pathlib import Path
+
+    manifest = Path(text_path).parent / "manifest.json"
+    if manifest.is_file():
+        try:
+            named = json.loads(manifest.read_text()).get("task")
+        except (ValueError, AttributeError):
+            named = None
+        if isinstance(named, str) and named in _REGISTRY:
+            return _REGISTRY[named]
     with open(text_path, encoding="utf-8", errors="replace") as f:
         first = next((line for line in f if line.strip()), None)
     if first is None:

@@ -221,7 +221,8 @@ def train_tokenizer(
     model = io.BytesIO()
     try:
         spm.SentencePieceTrainer.train(
-            sentence_iterator=sample_lines(train_path, max_chars, seed, skip=task.framing_lines),
+            sentence_iterator=(text for line in sample_lines(train_path, max_chars, seed, skip=task.framing_lines)
+                               for text in task.tokenizer_lines(line)),
             model_writer=model,
             model_type=model_type,
             # A char model has one piece per character and symbol. Asked for fewer it drops

@@ -40,6 +40,9 @@ class RPGTask:
     def claims(self, first_line: str) -> bool:
         return bool(_RECORD_LINE.match(first_line))
 
+    def tokenizer_lines(self, line: str) -> tuple[str, ...]:
+        return (line,)
+
     def iter_documents(self, path, digest=None):
         from picojax.store import line_documents
 

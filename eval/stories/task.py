@@ -28,6 +28,9 @@ class StoriesTask:
     def claims(self, first_line: str) -> bool:
         return True
 
+    def tokenizer_lines(self, line: str) -> tuple[str, ...]:
+        return (line,)
+
     def iter_documents(self, path, digest=None):
         from picojax.store import separated_documents
 

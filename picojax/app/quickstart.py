@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Sequence, TextIO
 
 from picojax import config_io
-from picojax.app.tasks import BUILT_IN
+from picojax.app.tasks import QUICKSTART
 from picojax.config import Config
 from picojax.errors import UserError
 from picojax.paths import is_remote
@@ -53,8 +53,8 @@ class Plan:
 
 def make_plan(task: str = "rpg", workdir: str | os.PathLike = "runs/quickstart", *, overrides: Sequence[str] = (),
               data: dict | None = None) -> Plan:
-    if task not in BUILT_IN:
-        raise QuickstartError(f"unknown task {task!r}: choose one of {', '.join(BUILT_IN)}")
+    if task not in QUICKSTART:
+        raise QuickstartError(f"unknown task {task!r}: choose one of {', '.join(QUICKSTART)}")
     if is_remote(workdir):  # the quickstart's data and token store live in the workdir: they must be local
         raise QuickstartError(f"quickstart needs a local --workdir, not {workdir}; "
                               "train with `picojax train --workdir gs://...` instead")

@@ -4,12 +4,14 @@ The app layer is the only place that knows which tasks exist: the library asks t
 registry by name, and `eval/` implements them. A new task adds one line here.
 """
 
+from eval.pairs.task import TASK as PAIRS
 from eval.rpg.task import TASK as RPG
 from eval.stories.task import TASK as STORIES
 from picojax import tasks
 
 # Order matters for detecting a split's task: stories claims any text, so it comes last.
-for _task in (RPG, STORIES):
+for _task in (RPG, PAIRS, STORIES):
     tasks.register(_task)
 
-BUILT_IN = (RPG.name, STORIES.name)
+BUILT_IN = (RPG.name, PAIRS.name, STORIES.name)
+QUICKSTART = (RPG.name, STORIES.name)  # the tasks with built-in data and a configs/quickstart_<task>.py

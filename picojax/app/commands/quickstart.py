@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from picojax.app.tasks import BUILT_IN
+from picojax.app.tasks import QUICKSTART
 
 HELP = ("the main job on built-in data: generate data, train the tokenizer and a model on this machine, "
         "evaluate, print samples and the eval table (re-run to resume)")
 
 
 def add_arguments(parser):
-    parser.add_argument("--task", choices=BUILT_IN, default=BUILT_IN[0], help="which specialist (default rpg)")
+    parser.add_argument("--task", choices=QUICKSTART, default=QUICKSTART[0], help="which specialist (default rpg)")
     parser.add_argument("--workdir", default="runs/quickstart", metavar="DIR",
                         help="where data, checkpoints, TensorBoard logs and eval.json go (default runs/quickstart)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",

@@ -16,6 +16,9 @@ def add_arguments(parser):
     parser.add_argument("--out", metavar="PATH", help="where to write the model (default DIR/tokenizer.model)")
     parser.add_argument("--profile", choices=("auto", *BUILT_IN), default="auto",
                         help="rpg makes the record format's labels single pieces; auto looks at train.txt")
+    parser.add_argument("--model", choices=("bpe", "char"), default=None,
+                        help="SentencePiece model: bpe merges frequent runs into pieces, char keeps one piece per "
+                             "character (default: the task's, char for rpg, bpe otherwise)")
     parser.add_argument("--byte-fallback", action="store_true",
                         help="encode unseen characters as UTF-8 bytes instead of <unk> (spends 256 ids)")
     parser.add_argument("--max-chars", type=int, default=10_000_000, metavar="N",
@@ -38,7 +41,8 @@ def run(args) -> int:
         raise UserError(f"--out {out} is a folder, not a file")
     try:
         tok = train_tokenizer(args.data, args.vocab_size, out, profile=args.profile, byte_fallback=args.byte_fallback,
-                              max_chars=args.max_chars, character_coverage=args.character_coverage, seed=args.seed)
+                              max_chars=args.max_chars, character_coverage=args.character_coverage, seed=args.seed,
+                              model_type=args.model)
     except OSError as e:  # --out (or its folder) cannot be written
         raise UserError(f"cannot write the tokenizer to {out}: {e.strerror or e}"
                         + (f" ({e.filename})" if e.filename else "")) from None
