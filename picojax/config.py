@@ -100,9 +100,15 @@ class CheckpointConfig:
     async_save: bool = True  # save in a background thread; always waited for on exit
 
 
+# The mesh axes each `mesh.strategy` splits the weights over. The sizes already say it (one
+# rules table, `picojax.sharding`; an axis of size 1 splits nothing): the strategy is kept
+# for configs that name it, and a size > 1 (or -1) on an axis it does not name is refused.
+STRATEGY_AXES = {"dp": (), "fsdp": ("fsdp",), "tp": ("tensor",), "fsdp_tp": ("fsdp", "tensor")}
+
+
 @dataclass
 class MeshConfig:
-    strategy: Literal["dp", "fsdp", "tp", "fsdp_tp"] = "dp"  # which logical->mesh rules table to use
+    strategy: Literal["dp", "fsdp", "tp", "fsdp_tp"] = "dp"  # what the mesh splits the weights over; must agree with the sizes (STRATEGY_AXES)
     data: int = -1  # size of the data-parallel axis; -1 = all devices left over
     fsdp: int = 1  # size of the fully-sharded data-parallel axis
     tensor: int = 1  # size of the tensor-parallel axis

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Iterable, Literal, Optional, Union
 
 from picojax import tasks
-from picojax.config import Config, resolve
+from picojax.config import STRATEGY_AXES, Config, resolve
 from picojax.errors import ConfigError
 
 
@@ -218,6 +218,12 @@ def validate(cfg: Config) -> None:
     for key, value in sizes.items():
         if value == 0 or value < -1:
             raise ConfigError(f"{key} must be a positive size or -1, got {value}")
+    split = tuple(axis for axis in ("fsdp", "tensor") if sizes[f"mesh.{axis}"] != 1)
+    unnamed = [f"mesh.{axis}={sizes[f'mesh.{axis}']}" for axis in split if axis not in STRATEGY_AXES[mesh.strategy]]
+    if unnamed:
+        fits = next(name for name, axes in STRATEGY_AXES.items() if axes == split)
+        raise ConfigError(f"mesh.strategy={mesh.strategy!r} does not split the weights over {' and '.join(unnamed)}: "
+                          f"set mesh.strategy={fits} (or the size to 1)")
 
 
 def _check_ranges(cfg: Config) -> None:

@@ -3,7 +3,7 @@
 Every parameter is created through `param`, which attaches its *logical* axis names
 (``embed``, ``mlp``, ``heads``, ``kv_heads``, ``head_dim``, ``vocab``, ``norm``) as the
 variable's ``out_sharding`` metadata. `picojax.sharding` maps those names to mesh axes
-with one rules table per strategy, so the model never mentions a mesh.
+with one rules table, so the model never mentions a mesh.
 
 Eager sharding is switched off per variable: building a `Transformer` must work with or
 without a mesh in scope (tests, samplers, `nnx.eval_shape`); the placement on devices is

@@ -1,13 +1,18 @@
 """Meshes, logical-axis rules and the shardings of the state and the batch.
 
-The model tags each weight dimension with a logical name (see `picojax.layers`); a rules
-table per strategy maps logical names to mesh axes ``data``, ``fsdp``, ``tensor``.
-Changing strategy changes the table, never the model:
+The model tags each weight dimension with a logical name (see `picojax.layers`); one
+rules table maps logical names to mesh axes ``data``, ``fsdp``, ``tensor``, and a mesh
+axis of size 1 splits nothing, so the mesh sizes alone say which strategy runs:
 
-  dp       every weight replicated; the batch split over data x fsdp
-  fsdp     weights split along ``embed`` over ``fsdp`` (ZeRO-3 style: gathered per use)
-  tp       Megatron-style: heads, kv heads, MLP hidden and vocab split over ``tensor``
-  fsdp_tp  both
+  data only          (dp) every weight replicated; the batch split over data x fsdp
+  fsdp > 1           (fsdp) weights split along ``embed`` over ``fsdp`` (ZeRO-3 style:
+                     gathered per use)
+  tensor > 1         (tp) Megatron-style: heads, kv heads, MLP hidden and vocab split
+                     over ``tensor``
+  both > 1           (fsdp_tp) both
+
+`mesh.strategy` names the same thing; `picojax.config_io.validate` refuses one that
+disagrees with the sizes (see `picojax.config.STRATEGY_AXES`).
 
 A dimension whose size does not divide its mesh axes (vocab 250 over tensor=4, say) is
 left replicated rather than rejected: every config runs on every mesh, and
@@ -32,14 +37,10 @@ from picojax.errors import ConfigError
 AXES = ("data", "fsdp", "tensor")
 BATCH_AXES = ("data", "fsdp")  # the batch is split over every data-like axis
 
-_SHARED = (("batch", BATCH_AXES), ("length", None), ("norm", None), ("head_dim", None))
-RULES: dict[str, tuple] = {
-    "dp": _SHARED + (("embed", None), ("vocab", None), ("heads", None), ("kv_heads", None), ("mlp", None)),
-    "fsdp": _SHARED + (("embed", "fsdp"), ("vocab", None), ("heads", None), ("kv_heads", None), ("mlp", None)),
-    "tp": _SHARED + (("embed", None), ("vocab", "tensor"), ("heads", "tensor"), ("kv_heads", "tensor"),
-                     ("mlp", "tensor")),
-    "fsdp_tp": _SHARED + (("embed", "fsdp"), ("vocab", "tensor"), ("heads", "tensor"), ("kv_heads", "tensor"),
-                          ("mlp", "tensor")),
+# Logical axis -> the mesh axes that split it (None: replicated).
+RULES: dict[str, object] = {
+    "batch": BATCH_AXES, "length": None, "norm": None, "head_dim": None,
+    "embed": "fsdp", "vocab": "tensor", "heads": "tensor", "kv_heads": "tensor", "mlp": "tensor",
 }
 
 
@@ -104,23 +105,18 @@ def make_mesh(mesh_cfg: MeshConfig, devices=None) -> Mesh:
 # Logical names -> shardings.
 
 
-def _rules(strategy: str) -> dict:
-    if strategy not in RULES:
-        raise ConfigError(f"mesh.strategy={strategy!r} is not one of {', '.join(RULES)}")
-    return dict(RULES[strategy])
-
-
-def logical_to_spec(names, shape, mesh: Mesh, strategy: str) -> P:
+def logical_to_spec(names, shape, mesh: Mesh) -> P:
     """The PartitionSpec of an array whose dimensions carry logical ``names``.
 
-    A mesh axis is used at most once per array; a dimension that its mesh axes do not
-    divide evenly stays replicated (see the module docstring).
+    A mesh axis is used at most once per array, and only when it has more than one
+    device; a dimension that its mesh axes do not divide evenly stays replicated (see
+    the module docstring).
     """
-    rules, used, spec = _rules(strategy), set(), []
+    used, spec = set(), []
     for name, size in zip(names, shape):
-        if name not in rules:
-            raise ValueError(f"logical axis {name!r} has no rule; known: {', '.join(rules)}")
-        axes = rules[name]
+        if name not in RULES:
+            raise ValueError(f"logical axis {name!r} has no rule; known: {', '.join(RULES)}")
+        axes = RULES[name]
         axes = () if axes is None else (axes,) if isinstance(axes, str) else tuple(axes)
         axes = tuple(a for a in axes if a not in used and mesh.shape[a] > 1)
         if not axes or size % math.prod(mesh.shape[a] for a in axes):
@@ -135,7 +131,7 @@ def _logical_names(variable: nnx.Variable):
     return variable.get_metadata().get("out_sharding")
 
 
-def state_shardings(state, mesh: Mesh, strategy: str):
+def state_shardings(state, mesh: Mesh):
     """NamedShardings for every leaf of ``state`` (same structure, Variables kept).
 
     Works for the model state and for anything mapped from it (optimizer moments keep the
@@ -145,14 +141,14 @@ def state_shardings(state, mesh: Mesh, strategy: str):
         if isinstance(leaf, nnx.Variable):
             names = _logical_names(leaf)
             value = leaf.get_value()
-            spec = logical_to_spec(names, value.shape, mesh, strategy) if names else P()
+            spec = logical_to_spec(names, value.shape, mesh) if names else P()
             return leaf.replace(NamedSharding(mesh, spec))
         return NamedSharding(mesh, P())
 
     return jax.tree.map(one, state, is_leaf=lambda x: isinstance(x, nnx.Variable))
 
 
-def train_state_shardings(abstract_params, abstract_opt, mesh: Mesh, strategy: str) -> dict:
+def train_state_shardings(abstract_params, abstract_opt, mesh: Mesh) -> dict:
     """NamedShardings for every leaf of the train state (`picojax.train_state`'s dict).
 
     Optimizer moments mirror their parameters (they keep the Variables and logical names)
@@ -165,11 +161,11 @@ def train_state_shardings(abstract_params, abstract_opt, mesh: Mesh, strategy: s
     def opt_leaf(leaf):
         if isinstance(leaf, nnx.Variable) and isinstance(leaf.get_value(), optax.MaskedNode):
             return leaf
-        return state_shardings(leaf, mesh, strategy)
+        return state_shardings(leaf, mesh)
 
     replicated = NamedSharding(mesh, P())
     return {
-        "params": state_shardings(abstract_params, mesh, strategy),
+        "params": state_shardings(abstract_params, mesh),
         "opt_state": jax.tree.map(opt_leaf, abstract_opt, is_leaf=lambda x: isinstance(x, nnx.Variable)),
         "step": replicated,
         "rng": replicated,
@@ -179,14 +175,6 @@ def train_state_shardings(abstract_params, abstract_opt, mesh: Mesh, strategy: s
 def batch_sharding(mesh: Mesh) -> NamedSharding:
     """Leading (batch) dimension over data x fsdp; the rest replicated."""
     return NamedSharding(mesh, P(BATCH_AXES))
-
-
-def cache_shardings(cache, mesh: Mesh, strategy: str):
-    """Shardings for `Transformer.init_cache`'s [B, kv_heads, S, head_dim] arrays: batch over
-    data x fsdp and kv heads as the strategy splits them (each falls back to replication
-    when it does not divide, e.g. a batch of one prompt)."""
-    names = ("batch", "kv_heads", "length", "head_dim")
-    return jax.tree.map(lambda x: NamedSharding(mesh, logical_to_spec(names, x.shape, mesh, strategy)), cache)
 
 
 def batch_axes(mesh: Mesh) -> tuple[str, ...]:
@@ -224,7 +212,7 @@ def abstract_state(cfg: Config, mesh: Mesh):
     target, so a checkpoint written on any mesh lands on this one."""
     cfg = resolve(cfg)
     _, abstract = _abstract(cfg)
-    shardings = state_shardings(abstract, mesh, cfg.mesh.strategy)
+    shardings = state_shardings(abstract, mesh)
     return jax.tree.map(lambda a, s: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s), abstract, shardings)
 
 
@@ -233,13 +221,13 @@ def create_model(cfg: Config, mesh: Mesh, seed: int):
 
     Abstract first: `nnx.eval_shape` gives shapes and logical names without allocating;
     the initialiser then runs under jit with out_shardings, so no device ever holds the
-    whole model unless the strategy says so. Threefry keys are partitionable, so the
+    whole model unless the mesh says so. Threefry keys are partitionable, so the
     values do not depend on the mesh: the same seed gives the same weights on any mesh
     (up to float rounding in the initialisers, ~1e-8).
     """
     cfg = resolve(cfg)
     graphdef, abstract = _abstract(cfg)
-    shardings = state_shardings(abstract, mesh, cfg.mesh.strategy)
+    shardings = state_shardings(abstract, mesh)
     init = _init_fn(cfg, seed)
 
     @partial(jax.jit, out_shardings=shardings)

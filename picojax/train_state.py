@@ -36,7 +36,7 @@ def abstract_train_state(cfg: Config, mesh: Mesh, tx: optax.GradientTransformati
     """(abstract state, shardings): ShapeDtypeStructs with shardings, nothing allocated."""
     abstract_params = sharding.abstract_state(cfg, mesh)
     abstract_opt = jax.eval_shape(tx.init, abstract_params)
-    shardings = sharding.train_state_shardings(abstract_params, abstract_opt, mesh, cfg.mesh.strategy)
+    shardings = sharding.train_state_shardings(abstract_params, abstract_opt, mesh)
     with_sharding = lambda a, s: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s)  # noqa: E731
     abstract = {
         "params": abstract_params,

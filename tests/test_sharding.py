@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -55,24 +56,89 @@ def test_bad_meshes_are_clear_errors(data, fsdp, tensor, message):
 
 def test_rules_map_logical_names_and_fall_back_to_replication():
     mesh = sharding.make_mesh(MeshConfig(data=2, fsdp=1, tensor=4))
-    assert sharding.logical_to_spec(("embed", "mlp"), (64, 192), mesh, "tp") == P(None, "tensor")
-    assert sharding.logical_to_spec(("vocab", "embed"), (512, 64), mesh, "tp") == P("tensor", None)
+    assert sharding.logical_to_spec(("embed", "mlp"), (64, 192), mesh) == P(None, "tensor")
+    assert sharding.logical_to_spec(("vocab", "embed"), (512, 64), mesh) == P("tensor", None)
     # 250 rows do not split 4 ways: that dimension stays whole instead of failing.
-    assert sharding.logical_to_spec(("vocab", "embed"), (250, 64), mesh, "tp") == P(None, None)
+    assert sharding.logical_to_spec(("vocab", "embed"), (250, 64), mesh) == P(None, None)
     fsdp_mesh = sharding.make_mesh(MeshConfig(data=1, fsdp=2, tensor=4))
-    assert sharding.logical_to_spec(("embed", "heads", "head_dim"), (64, 4, 16), fsdp_mesh, "fsdp_tp") == \
+    assert sharding.logical_to_spec(("embed", "heads", "head_dim"), (64, 4, 16), fsdp_mesh) == \
         P("fsdp", "tensor", None)
     assert sharding.batch_sharding(mesh).spec == P(("data", "fsdp"))
-    with pytest.raises(Exception, match="mesh.strategy='zero'"):
-        sharding.logical_to_spec(("embed",), (64,), mesh, "zero")
+    with pytest.raises(ValueError, match="logical axis 'colour' has no rule"):
+        sharding.logical_to_spec(("colour",), (64,), mesh)
 
 
-def test_cache_shardings_split_batch_and_kv_heads():
+CACHE_AXES = ("batch", "kv_heads", "length", "head_dim")  # `Transformer.init_cache`'s [B, kv_heads, S, head_dim]
+
+
+def test_cache_specs_split_batch_and_kv_heads():
     mesh = sharding.make_mesh(MeshConfig(data=2, fsdp=1, tensor=4))
-    cache = [{"k": jax.ShapeDtypeStruct((4, 4, 32, 16), jnp.float32)}]  # [B, kv_heads, S, head_dim]
-    assert sharding.cache_shardings(cache, mesh, "tp")[0]["k"].spec == P("data", "tensor", None, None)
-    one_prompt = [{"k": jax.ShapeDtypeStruct((1, 2, 32, 16), jnp.float32)}]
-    assert sharding.cache_shardings(one_prompt, mesh, "tp")[0]["k"].spec == P(None, None, None, None)
+    assert sharding.logical_to_spec(CACHE_AXES, (4, 4, 32, 16), mesh) == P("data", "tensor", None, None)
+    assert sharding.logical_to_spec(CACHE_AXES, (1, 2, 32, 16), mesh) == P(None, None, None, None)  # one prompt
+
+
+# The four rules tables of before, one per mesh.strategy (picojax/sharding.py until issue 24).
+_OLD_SHARED = {"batch": ("data", "fsdp"), "length": None, "norm": None, "head_dim": None}
+_OLD_TP = {"vocab": "tensor", "heads": "tensor", "kv_heads": "tensor", "mlp": "tensor"}
+OLD_RULES = {
+    "dp": {**_OLD_SHARED, "embed": None, **dict.fromkeys(_OLD_TP)},
+    "fsdp": {**_OLD_SHARED, "embed": "fsdp", **dict.fromkeys(_OLD_TP)},
+    "tp": {**_OLD_SHARED, "embed": None, **_OLD_TP},
+    "fsdp_tp": {**_OLD_SHARED, "embed": "fsdp", **_OLD_TP},
+}
+# Meshes each strategy ran on (its axes > 1, or 1), from one device to all eight.
+OLD_MESHES = [("dp", (1, 1, 1)), ("dp", (2, 1, 1)), ("dp", (8, 1, 1)),
+              ("fsdp", (1, 8, 1)), ("fsdp", (2, 4, 1)), ("fsdp", (8, 1, 1)),
+              ("tp", (2, 1, 4)), ("tp", (4, 1, 2)), ("tp", (1, 1, 8)), ("tp", (8, 1, 1)),
+              ("fsdp_tp", (1, 2, 4)), ("fsdp_tp", (2, 2, 2)), ("fsdp_tp", (1, 8, 1)), ("fsdp_tp", (8, 1, 1))]
+
+
+def _every_spec(cfg) -> list:
+    """The PartitionSpec of every leaf of the train state (AdamW) and of a KV cache of 8 rows and of 1."""
+    from picojax.train_state import abstract_train_state
+
+    mesh = mesh_for(cfg)
+    _, shardings = abstract_train_state(cfg, mesh, optax.adamw(1e-3))
+    m = cfg.model
+    caches = [sharding.logical_to_spec(CACHE_AXES, (b, m.n_kv_heads, m.seq_len, m.head_dim), mesh) for b in (8, 1)]
+    return [s.spec for s in jax.tree.leaves(shardings)] + caches
+
+
+@pytest.mark.parametrize("strategy, shape", OLD_MESHES, ids=[f"{s}-{'x'.join(map(str, m))}" for s, m in OLD_MESHES])
+def test_one_table_gives_every_strategy_the_shardings_of_its_old_table(monkeypatch, strategy, shape):
+    """Mesh axes of size 1 split nothing, so the one table (the old fsdp_tp one) is each old
+    table on the meshes that strategy runs on: the same spec for every leaf, whether it
+    divides or not (vocab 250, 2 kv heads over tensor=4, an untied head)."""
+    for model in ({}, {"vocab_size": 250, "kv_group": 2, "tie_embeddings": False, "depth": 1}):
+        cfg = small_config(strategy, shape, **model)
+        now = _every_spec(cfg)
+        monkeypatch.setattr(sharding, "RULES", OLD_RULES[strategy])
+        before = _every_spec(cfg)
+        monkeypatch.undo()
+        assert now == before, (strategy, shape, model)
+        if strategy != "dp" and max(shape[1:]) > 1:
+            assert any(any(axis is not None for axis in spec) for spec in now[:-2])  # it did split something
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (["mesh.fsdp=4"], "mesh.strategy='dp' does not split the weights over mesh.fsdp=4: set mesh.strategy=fsdp"),
+    (["mesh.tensor=2", "mesh.strategy=fsdp"],
+     "mesh.strategy='fsdp' does not split the weights over mesh.tensor=2: set mesh.strategy=tp"),
+    (["mesh.data=1", "mesh.fsdp=-1", "mesh.tensor=2", "mesh.strategy=dp"],
+     "mesh.strategy='dp' does not split the weights over mesh.fsdp=-1 and mesh.tensor=2: set mesh.strategy=fsdp_tp"),
+])
+def test_a_strategy_that_disagrees_with_the_mesh_sizes_is_refused_naming_both(overrides, message):
+    from picojax import config_io
+    from picojax.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        config_io.load(None, overrides)
+
+
+def test_a_strategy_naming_an_axis_of_size_1_still_loads():
+    from picojax import config_io
+
+    assert config_io.load(None, ["mesh.strategy=fsdp_tp", "mesh.fsdp=2"]).mesh.tensor == 1
 
 
 def _batch(cfg, seed=0):
@@ -84,15 +150,15 @@ def _batch(cfg, seed=0):
 def _run_on_mesh(cfg, host_state, graphdef):
     """Puts the given weights on the config's mesh; returns (logits, params after one AdamW step)."""
     mesh = mesh_for(cfg)
-    state_sh = sharding.state_shardings(host_state, mesh, cfg.mesh.strategy)
+    state_sh = sharding.state_shardings(host_state, mesh)
     state = jax.device_put(host_state, state_sh)
     # Adam's first update is lr * g / (|g| + eps): where |g| is near eps it magnifies float
     # rounding by lr / eps (1e5 at the usual eps=1e-8, which moved a weight with |g| = 8e-9 by
     # 2e-4 between meshes). eps=1e-6 keeps that magnification at 1e3, so 1e-5 tests sharding.
     optimizer = optax.adamw(1e-3, eps=1e-6, weight_decay=0.1)
     opt_state = jax.jit(optimizer.init, out_shardings=sharding.state_shardings(
-        jax.eval_shape(optimizer.init, state), mesh, cfg.mesh.strategy))(state)
-    opt_sh = sharding.state_shardings(opt_state, mesh, cfg.mesh.strategy)
+        jax.eval_shape(optimizer.init, state), mesh))(state)
+    opt_sh = sharding.state_shardings(opt_state, mesh)
     batch_sh = sharding.batch_sharding(mesh)
     batch = jax.device_put(_batch(cfg), batch_sh)
 

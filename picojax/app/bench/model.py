@@ -68,7 +68,7 @@ def _point(spec: dict) -> dict:
     cfg = resolve(cfg)
     mesh = sharding.make_mesh(cfg.mesh)
     graphdef, state = sharding.create_model(cfg, mesh, seed=0)
-    state_sh = sharding.state_shardings(state, mesh, "dp")
+    state_sh = sharding.state_shardings(state, mesh)
     batch_sh = sharding.batch_sharding(mesh)
     rng = np.random.default_rng(0)
     tokens = rng.integers(0, cfg.model.vocab_size, (spec["batch"], cfg.model.seq_len + 1), dtype=np.int32)
