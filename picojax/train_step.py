@@ -23,9 +23,6 @@ from picojax import losses, sharding
 from picojax.config import Config
 from picojax.optim import accumulate_gradients
 
-BATCH_KEYS = ("inputs", "targets", "loss_mask", "segment_ids", "positions")
-
-
 def forward(graphdef, params, batch: dict, segment_mask: bool) -> jax.Array:
     """logits_BxLxV of the model `params` on a batch dict (see picojax.data)."""
     model = nnx.merge(graphdef, params)

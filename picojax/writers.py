@@ -74,13 +74,6 @@ class MetricsWriter:
         if self.enabled:
             self.tb.add_text(tag, text, step)
 
-    # tensorboardX-style spellings, for hooks written against a SummaryWriter.
-    def add_scalar(self, tag: str, value: float, global_step: int = 0) -> None:
-        self.scalars(global_step, {tag: value})
-
-    def add_text(self, tag: str, text: str, global_step: int = 0) -> None:
-        self.text(global_step, tag, text)
-
     def hparams(self, hparams: Mapping[str, Any], metrics: Mapping[str, float], step: int = 0) -> None:
         """The run's config in TensorBoard's HParams tab, next to its final metrics (written
         at `step`, the run's last: at step 0 they would plot as a point at the curve's start).

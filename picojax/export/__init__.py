@@ -34,6 +34,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from picojax.tables import BYTES, human
 from picojax.export.tensors import DTYPES, FORMATS, ExportError, Target, check_exportable, target_for
 
 __all__ = ["export_model", "check_destination", "ExportResult", "ExportError", "FORMATS", "DTYPES", "check_exportable", "target_for",
@@ -58,17 +59,9 @@ class ExportResult:
         return sum(self.files.values())
 
     def summary(self) -> str:
-        size = _human(self.total_bytes)
+        size = human(self.total_bytes, ".1f", units=BYTES, step=1024, unscaled=".0f")
         extra = f" ({'; '.join(self.notes)})" if self.notes else ""
         return f"exported {self.fmt} {self.dtype} {self.architecture} to {self.path}: {size} in {self.seconds:.1f} s{extra}"
-
-
-def _human(n: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n} B"
 
 
 def check_destination(fmt: str, out: str | os.PathLike) -> Path:

@@ -1,1 +1,1 @@
-"""One module per `picojax` verb (see picojax/cli.py for the protocol)."""
+"""One module per `picojax` verb (see picojax/app/cli.py for the protocol)."""

@@ -8,7 +8,7 @@ from picojax import config_io
 from picojax.app.commands._common import add_config_args, config_from_args
 from picojax.config import flops_per_token, horizon_tokens, param_count
 from picojax.errors import ConfigError
-from picojax.tables import format_table
+from picojax.tables import format_table, human
 
 HELP = "print the resolved config (or, with --depths, the depth-dial table)"
 
@@ -34,14 +34,10 @@ def parse_depths(text: str) -> list[int]:
     return depths
 
 
-def _human(n: float) -> str:
-    for unit, scale in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if abs(n) >= scale:
-            return f"{n / scale:.2f}{unit}"
-    return f"{n:.0f}"
-
-
 def depth_table(args) -> str:
+    def short(n: float) -> str:  # 1.23M, and whole numbers below 1000
+        return human(n, ".2f", unscaled=".0f")
+
     header = ("depth", "d_model", "heads", "kv", "params", "scaling", "MB fp32", "MB bf16", "FLOPs/tok", "horizon tok", "steps", "lr")
     rows = [header]
     for depth in parse_depths(args.depths):
@@ -49,10 +45,10 @@ def depth_table(args) -> str:
         m = cfg.model
         count = param_count(m)
         rows.append((
-            str(depth), str(m.d_model), str(m.n_heads), str(m.n_kv_heads), _human(count.total), _human(count.scaling),
+            str(depth), str(m.d_model), str(m.n_heads), str(m.n_kv_heads), short(count.total), short(count.scaling),
             f"{count.total * 4 / 2**20:.2f}", f"{count.total * 2 / 2**20:.2f}",
-            _human(flops_per_token(m)),
-            _human(horizon_tokens(cfg)), str(cfg.train.steps), f"{cfg.optim.lr:.2e}",
+            short(flops_per_token(m)),
+            short(horizon_tokens(cfg)), str(cfg.train.steps), f"{cfg.optim.lr:.2e}",
         ))
     return format_table(rows)
 

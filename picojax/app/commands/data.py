@@ -1,6 +1,6 @@
 """`picojax data <kind>`: make or prepare datasets (rpg, stories, tokenize).
 
-Each kind is a module `picojax/commands/_data_<kind>.py` with ``HELP``,
+Each kind is a module `picojax/app/commands/_data_<kind>.py` with ``HELP``,
 ``add_arguments(parser)`` and ``run(args)``, discovered like the verbs themselves.
 """
 

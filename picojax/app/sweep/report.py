@@ -22,6 +22,7 @@ from typing import Optional, Sequence, TextIO
 
 from picojax.paths import write_text_atomic
 from picojax.run_dir import RunDir
+from picojax.tables import human
 
 from picojax.app.sweep.plan import budget_label
 from picojax.app.sweep.results import MIB, RESULTS_CSV, RESULTS_JSON, finite, read_results
@@ -113,12 +114,9 @@ def _save(fig, path: Path) -> str:
     return f"{PLOTS}/{path.name}"
 
 
-def _human(v: float, _pos=None) -> str:
-    """30000 -> '30k', 4.2e9 -> '4.2G', 3.7 -> '3.7' (tick labels that read as numbers)."""
-    for unit, scale in (("P", 1e15), ("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if abs(v) >= scale:
-            return f"{v / scale:.3g}{unit}"
-    return f"{v:.3g}"
+def _tick_label(v: float, _pos=None) -> str:
+    """30000 -> '30k', 4.2e9 -> '4.2G', 3.7 -> '3.7': tick labels that read as numbers."""
+    return human(v)
 
 
 def _minor_formatter(lo: float, hi: float):
@@ -128,11 +126,11 @@ def _minor_formatter(lo: float, hi: float):
 
     span = math.log10(hi / lo) if lo > 0 and hi > lo else 99.0
     if span < 0.5:
-        return FuncFormatter(_human)
+        return FuncFormatter(_tick_label)
     if span < 1.5:
         def some(v, pos=None):
             mantissa = v / 10 ** math.floor(math.log10(v)) if v > 0 else 0
-            return _human(v) if round(mantissa, 6) in (2.0, 5.0) else ""
+            return human(v) if round(mantissa, 6) in (2.0, 5.0) else ""
 
         return FuncFormatter(some)
     return NullFormatter()
@@ -145,7 +143,7 @@ def _log_ticks(ax) -> None:
     for axis, (lo, hi) in ((ax.xaxis, ax.get_xlim()), (ax.yaxis, ax.get_ylim())):
         if axis.get_scale() != "log" or lo <= 0:
             continue
-        axis.set_major_formatter(FuncFormatter(_human))
+        axis.set_major_formatter(FuncFormatter(_tick_label))
         axis.set_minor_formatter(_minor_formatter(lo, hi))
 
 
@@ -362,7 +360,7 @@ def plot_throughput(points, out: Path) -> Optional[str]:
     fig, axes = _figure(11, 4.2, 1, 2)
     ax = axes[0][0]
     bars = ax.bar(names, [r or 0 for r in rates], color="tab:blue")
-    ax.bar_label(bars, labels=[_human(r) if r is not None else "–" for r in rates], fontsize=8)
+    ax.bar_label(bars, labels=[human(r) if r is not None else "–" for r in rates], fontsize=8)
     ax.yaxis.set_major_formatter(_formatter())
     ax.set_ylabel("training tokens/s")
     ax.set_title("Throughput per point (median over logged windows)")
@@ -387,7 +385,7 @@ def plot_throughput(points, out: Path) -> Optional[str]:
 def _formatter():
     from matplotlib.ticker import FuncFormatter
 
-    return FuncFormatter(_human)
+    return FuncFormatter(_tick_label)
 
 
 def _point_dir(workdir: Path, p: dict) -> Path:
