@@ -73,6 +73,9 @@ class Task(Protocol):
         """Constrained decoding: a function prompt -> token automaton (`picojax.constrain`)
         that the task's answers always follow, or None for a task without a grammar."""
 
+    def gbnf(self) -> Optional[str]:
+        """The task's output grammar in llama.cpp's GBNF (written beside an export), or None."""
+
     def training_hooks(self, cfg) -> list:
         """Evals run during training: each has ``every`` and is called (step, model, writer)."""
 

@@ -152,3 +152,59 @@ def test_batched_decoding_equals_one_prompt_at_a_time_token_for_token(sampler):
     together = sampler.generate_ids(prompts, settings, (EOS_ID, 5))
     alone = Sampler((sampler.graphdef, sampler.state), sampler.tokenizer, max_len=320, batch_size=1)
     assert [alone.generate_ids([p], settings, (EOS_ID, 5))[0] for p in prompts] == together
+
+
+def gbnf_to_regex(text: str) -> str:
+    """A regular expression for our GBNF subset (literals, [classes], ? + *, |, groups, rules
+    that never recurse), expanding rules from ``root``: enough to test what the grammar
+    accepts without llama.cpp."""
+    import re
+
+    rules = dict(line.split(" ::= ", 1) for line in text.strip().splitlines())
+    token = re.compile(r'"((?:[^"\\]|\\.)*)"|(\[[^\]]*\])|([()|?+*])|([a-z0-9-]+)|\s+')
+
+    def expand(name: str) -> str:
+        out = []
+        for lit, cls, op, ref in token.findall(rules[name]):
+            if lit:
+                out.append(re.escape(lit.encode().decode("unicode_escape")))
+            elif cls:
+                out.append(cls)
+            elif op:
+                out.append("(?:" if op == "(" else op)
+            elif ref:
+                out.append(f"(?:{expand(ref)})")
+        return "".join(out)
+
+    return expand("root")
+
+
+def test_the_gbnf_grammar_accepts_what_the_automaton_does(rpg):
+    """The GBNF written beside a GGUF (`picojax export --grammar`) says the same as the
+    decoder's automaton: every record of every split, generic and with the prompt's names."""
+    import re
+
+    from eval.rpg.grammar import gbnf
+
+    out, _ = rpg
+    generic = re.compile(gbnf_to_regex(gbnf()))
+    lines = [line for f in sorted((out / "eval").glob("*.txt")) for line in f.read_text().splitlines()]
+    for line in lines:
+        prompt, target = split_record(line)
+        assert generic.fullmatch(target), target
+        assert re.fullmatch(gbnf_to_regex(gbnf(prompt_names(prompt))), target), target
+    good = "turn=4 | knight hp=19/50 st=- cd=heal:3 | wolf hp=27/30 st=- cd=guard:1 | result=ongoing"
+    named = re.compile(gbnf_to_regex(gbnf(("knight", "wolf"))))
+    assert named.fullmatch(good)
+    for bad in (good.replace("knight", "night"), good.replace("turn=4", "turn=04"),
+                good.replace("cd=heal:3", "cd=strike:3"), good.replace("st=- cd=heal", "st=regen:1,burn:1 cd=heal"),
+                good.replace("ongoing", "win:goblin")):
+        assert not named.fullmatch(bad), bad
+
+
+def test_llama_cpp_reads_the_gbnf_grammar():
+    llama_cpp = pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed (pip install 'picojax[export]')")
+    from eval.rpg.grammar import gbnf
+
+    for text in (gbnf(), gbnf(("hero", "goblin"))):
+        assert llama_cpp.LlamaGrammar.from_string(text, verbose=False) is not None

@@ -53,6 +53,9 @@ class PairsTask:
     def constraint(self, tokenizer):
         return None  # a user's completions have no grammar picojax knows (format validity uses their regex)
 
+    def gbnf(self):
+        return None
+
     def training_hooks(self, cfg) -> list:
         from eval.pairs.evaluate import PairsEvalHook
 

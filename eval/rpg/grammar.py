@@ -115,3 +115,52 @@ class RPGGrammar:
 
 def make_constraint(tokenizer) -> Callable[[str], np.ndarray | None]:
     return RPGGrammar(tokenizer).for_prompt
+
+
+# ----------------------------------------------------------------------------------------
+# The same grammar as GBNF text, for llama.cpp (`picojax export --grammar`): the same
+# labels, sorted item lists and digit limits as the automaton above.
+
+
+def _gbnf_literal(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _gbnf_digits(max_digits: int, allow_zero: bool) -> str:
+    tail = " ".join("[0-9]?" for _ in range(max_digits - 1))
+    nonzero = f"[1-9] {tail}".strip()
+    return f'("0" | {nonzero})' if allow_zero else f"({nonzero})"
+
+
+def _gbnf_sorted(rule: str, items: tuple[str, ...]) -> list[str]:
+    """``rule ::= "-" | item-i ...``: items in their order, each at most once."""
+    lines = [f'{rule} ::= "-" | ' + " | ".join(f"{rule}-{i}" for i in range(len(items)))]
+    for i, item in enumerate(items):
+        rest = " | ".join(f"{rule}-{j}" for j in range(i + 1, len(items)))
+        more = f' ("," ({rest}))?' if rest else ""
+        lines.append(f"{rule}-{i} ::= {_gbnf_literal(item + ':')} counter{more}")
+    return lines
+
+
+def gbnf(names: tuple[str, str] | None = None) -> str:
+    """The target grammar in llama.cpp's GBNF. With ``names`` (a prompt's two names) the
+    names are those, in order; without, any lowercase name (llama.cpp cannot copy from
+    the prompt: a program builds the per-prompt grammar, as `picojax.load` does)."""
+    turn, hp, st, cd, _, result = FIELD_LABELS
+    first, second = (_gbnf_literal(n) for n in names) if names else ("name", "name")
+    lines = [
+        f"root ::= {_gbnf_literal(turn)} turn {_gbnf_literal(SEP)} entity1 {_gbnf_literal(SEP)} entity2 "
+        f"{_gbnf_literal(SEP + result)} result",
+        f"entity1 ::= {first} body",
+        f"entity2 ::= {second} body",
+        f"body ::= {_gbnf_literal(hp)} number \"/\" number {_gbnf_literal(st)} statuses {_gbnf_literal(cd)} cooldowns",
+        f"result ::= {_gbnf_literal(RESULT_ONGOING)} | {_gbnf_literal(RESULT_DRAW)} | {_gbnf_literal(WIN_PREFIX)} ({first} | {second})",
+        f"turn ::= {_gbnf_digits(TURN_DIGITS, True)}",
+        f"number ::= {_gbnf_digits(HP_DIGITS, True)}",
+        f"counter ::= {_gbnf_digits(COUNTER_DIGITS, False)}",
+        *_gbnf_sorted("statuses", STATUSES),
+        *_gbnf_sorted("cooldowns", COOLDOWN_ACTIONS),
+    ]
+    if not names:
+        lines.append("name ::= [a-z]+")
+    return "\n".join(lines) + "\n"

@@ -63,6 +63,11 @@ class RPGTask:
 
         return make_constraint(tokenizer)
 
+    def gbnf(self):
+        from eval.rpg.grammar import gbnf
+
+        return gbnf()
+
     def training_hooks(self, cfg) -> list:
         from eval.rpg.hooks import make_hooks
 

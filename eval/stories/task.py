@@ -47,6 +47,9 @@ class StoriesTask:
     def constraint(self, tokenizer):
         return None  # free text: no grammar to follow
 
+    def gbnf(self):
+        return None
+
     def training_hooks(self, cfg) -> list:
         from eval.stories.hooks import make_hooks
 

@@ -49,6 +49,9 @@ class TextTask:
     def constraint(self, tokenizer):
         return None
 
+    def gbnf(self):
+        return None
+
     def training_hooks(self, cfg) -> list:
         return [TextSamplesHook(cfg)]
 

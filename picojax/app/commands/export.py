@@ -21,6 +21,9 @@ def add_arguments(parser):
     parser.add_argument("--step", type=int, metavar="N", help="checkpoint step to export (default: the latest)")
     parser.add_argument("--dtype", default="f32", choices=("f32", "f16", "bf16", "q8_0"),
                         help="weight type (default f32); q8_0 is gguf only; norms always stay f32")
+    parser.add_argument("--grammar", action="store_true",
+                        help="also write the task's output grammar in llama.cpp's GBNF beside the export "
+                             "(OUT with .gbnf for gguf, OUT/grammar.gbnf for hf): rpg has one")
     parser.add_argument("--check", action="store_true",
                         help="reload the export in transformers / llama.cpp and compare with picojax "
                              "(exit 1 on a mismatch); needs pip install 'picojax[export]'")
@@ -68,6 +71,11 @@ def run(args) -> int:
         from picojax.config import resolve
 
         check_exportable(resolve(saved), args.format, args.dtype)
+        if args.grammar:
+            from picojax.tasks import get_task
+
+            if get_task(saved.data.task).gbnf() is None:
+                raise UserError(f"--grammar: the {saved.data.task} task has no output grammar to export")
 
     from picojax import sharding
     from picojax.config import MeshConfig
@@ -80,6 +88,8 @@ def run(args) -> int:
     result = export_model(model, cfg, tokenizer, fmt=args.format, out=args.out, dtype=args.dtype,
                           source={"workdir": str(args.workdir), "step": int(step)})
     print(f"picojax export: {args.workdir} step {step}: {result.summary()}")
+    if args.grammar:
+        print(f"picojax export: grammar {write_grammar(cfg, args.format, result.path)}")
     if not args.check:
         return 0
     from picojax.export.check import check_export
@@ -88,3 +98,23 @@ def run(args) -> int:
                            dtype=args.dtype, max_new_tokens=args.check_tokens)
     print(f"picojax export: {outcome.verdict()}", file=sys.stdout if outcome.passed else sys.stderr)
     return 0 if outcome.passed else 1
+
+
+def grammar_path(fmt: str, out) -> str:
+    """Where the GBNF goes: beside a .gguf file (same stem), inside an hf folder."""
+    import os
+
+    return os.path.join(out, "grammar.gbnf") if fmt == "hf" else os.path.splitext(str(out))[0] + ".gbnf"
+
+
+def write_grammar(cfg, fmt: str, out) -> str:
+    from picojax.errors import UserError
+    from picojax.paths import run_path, write_text_atomic
+    from picojax.tasks import get_task
+
+    text = get_task(cfg.data.task).gbnf()
+    if text is None:
+        raise UserError(f"--grammar: the {cfg.data.task} task has no output grammar to export")
+    path = grammar_path(fmt, out)
+    write_text_atomic(run_path(path), text)
+    return path
