@@ -1,13 +1,17 @@
 """Checkpoints: one Orbax `CheckpointManager` per run directory.
 
-A checkpoint is everything needed to continue bit for bit, as four Orbax items under
+A checkpoint is everything needed to continue bit for bit, as five Orbax items under
 ``WORKDIR/checkpoints/<step>/``:
 
 - ``params``    the model parameters (sharded arrays; restored alone for inference);
-- ``opt_state`` the optimizer state, the step counter and the rng;
+- ``optimizer`` the optimizer state;
+- ``step_rng``  {step, rng}: the step counter and the rng (the rest of the `TrainState`);
 - ``data``      the Grain iterator state, one JSON file per process
                 (`grain.checkpoint.CheckpointSave`), so the data position resumes too;
 - ``meta``      JSON: the resolved config, the tokenizer's sha256 and the step.
+
+Checkpoints written before (layout v1: an ``opt_state`` item holding the optimizer state,
+the step and the rng together) restore as they are (`STATE_LAYOUTS`).
 
 Saves are asynchronous (arrays are copied to host, then written by a background thread)
 and committed atomically by Orbax (a temp directory renamed when complete; on GCS, where a
@@ -27,6 +31,7 @@ older one; nothing is ever deleted here. A save that fails (a full disk) raises
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import logging
 import os
@@ -133,7 +138,7 @@ def fingerprints(tree: Any) -> dict[str, str]:
 
 
 def item_fingerprints(items: dict[str, Any]) -> dict[str, dict[str, str]]:
-    """`fingerprints` of each checkpoint item ({"params": ..., "opt_state": ...}), computed
+    """`fingerprints` of each checkpoint item ({"params": ..., "optimizer": ...}), computed
     in one call (one compile per process, not one per item)."""
     prints = fingerprints(items)
     out: dict[str, dict[str, str]] = {name: {} for name in items}
@@ -156,6 +161,35 @@ def _check_fingerprints(step: int, restored: dict[str, Any], expected: Optional[
             what = f"{item}{bad[0]}" if bad else f"{item} has other arrays than were saved"
             more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
             raise DamagedCheckpoint(step, f"{what}{more} is not what was saved (fingerprint mismatch)")
+
+
+# ----------------------------------------------------------------------------------------
+# How a train state (`picojax.train_state.TrainState`) is split into checkpoint items.
+
+
+@dataclasses.dataclass(frozen=True)
+class StateLayout:
+    """The checkpoint items (`names`) a train state is saved as: `items(state)` splits it
+    into them, `join(like, items)` puts restored items back into a state shaped as `like`."""
+
+    names: tuple[str, ...]
+    items: Callable[[Any], dict]
+    join: Callable[[Any, dict], Any]
+
+
+CURRENT_LAYOUT = StateLayout(
+    ("params", "optimizer", "step_rng"),
+    lambda s: {"params": s.params, "optimizer": s.opt_state, "step_rng": {"step": s.step, "rng": s.rng}},
+    lambda like, r: like.replace(params=r["params"], opt_state=r["optimizer"], step=r["step_rng"]["step"],
+                                 rng=r["step_rng"]["rng"]),
+)
+V1_LAYOUT = StateLayout(  # while the train state was a dict: the step and rng rode with the optimizer state
+    ("params", "opt_state"),
+    lambda s: {"params": s.params, "opt_state": {"opt_state": s.opt_state, "step": s.step, "rng": s.rng}},
+    lambda like, r: like.replace(params=r["params"], opt_state=r["opt_state"]["opt_state"],
+                                 step=r["opt_state"]["step"], rng=r["opt_state"]["rng"]),
+)
+STATE_LAYOUTS = (CURRENT_LAYOUT, V1_LAYOUT)  # saves use the first
 
 
 def latest_step(directory: str | os.PathLike) -> Optional[int]:
@@ -222,8 +256,8 @@ class Checkpointer:
 
     # ---- save
 
-    def save(self, step: int, state: dict, data_iterator: Any, meta: dict) -> None:
-        """Starts an (async) save of `state` = {params, opt_state, step, rng} after `step` steps.
+    def save(self, step: int, state, data_iterator: Any, meta: dict) -> None:
+        """Starts an (async) save of the `TrainState` `state` after `step` steps.
 
         The Grain iterator state is read synchronously here (Orbax runs non-async handlers
         in the blocking part of the save), so it matches `state` exactly. The arrays'
@@ -232,13 +266,10 @@ class Checkpointer:
         ocp = _ocp()
         from grain.checkpoint import CheckpointSave
 
-        opt_state = {k: v for k, v in state.items() if k != "params"}
-        prints = item_fingerprints({"params": state["params"], "opt_state": opt_state})
-        items = dict(
-            params=ocp.args.StandardSave(state["params"]),
-            opt_state=ocp.args.StandardSave(opt_state),
-            meta=ocp.args.JsonSave({**meta, "step": int(step), "fingerprints": prints}),
-        )
+        arrays = CURRENT_LAYOUT.items(state)
+        prints = item_fingerprints(arrays)
+        items = {name: ocp.args.StandardSave(tree) for name, tree in arrays.items()}
+        items["meta"] = ocp.args.JsonSave({**meta, "step": int(step), "fingerprints": prints})
         if data_iterator is not None:
             items["data"] = CheckpointSave(data_iterator)
         with self._saving(step):  # also where an earlier async save's failure surfaces
@@ -304,9 +335,9 @@ class Checkpointer:
             raise DamagedCheckpoint(step, f"no readable metadata ({error_reason(e)})") from None
         return dict(meta)
 
-    def restore(self, step: int, abstract_state: dict, data_iterator: Any = None, meta: Optional[dict] = None) -> dict:
-        """The state at `step`, laid out as `abstract_state` (shapes, dtypes, shardings),
-        checked against the fingerprints in `meta` (read here when not given).
+    def restore(self, step: int, abstract_state, data_iterator: Any = None, meta: Optional[dict] = None):
+        """The `TrainState` at `step`, laid out as `abstract_state` (shapes, dtypes,
+        shardings), checked against the fingerprints in `meta` (read here when not given).
 
         `data_iterator`, when given, is moved to the saved data position in place.
         Raises `DamagedCheckpoint` when the checkpoint cannot be read back exactly.
@@ -315,17 +346,23 @@ class Checkpointer:
         from grain.checkpoint import CheckpointRestore
 
         meta = self.read_meta(step) if meta is None else meta
-        items = dict(
-            params=ocp.args.StandardRestore(abstract_state["params"]),
-            opt_state=ocp.args.StandardRestore({k: v for k, v in abstract_state.items() if k != "params"}),
-        )
+        layout = self.state_layout(step)
+        targets = layout.items(abstract_state)
+        items = {name: ocp.args.StandardRestore(tree) for name, tree in targets.items()}
         if data_iterator is not None:
             self._check_data_processes(step)
             items["data"] = CheckpointRestore(data_iterator)
         restored = self._read(step, ocp.args.Composite(**items))
-        _check_fingerprints(step, {"params": restored["params"], "opt_state": restored["opt_state"]},
-                            meta.get("fingerprints"))
-        return {"params": restored["params"], **restored["opt_state"]}
+        arrays = {name: restored[name] for name in targets}
+        _check_fingerprints(step, arrays, meta.get("fingerprints"))
+        return layout.join(abstract_state, arrays)
+
+    def state_layout(self, step: int) -> StateLayout:
+        """The layout checkpoint `step` was saved in, by the items it holds (the current
+        one when it holds no layout whole: its restore then says what is missing)."""
+        folder = self.directory / str(step)
+        return next((layout for layout in STATE_LAYOUTS if all((folder / n).exists() for n in layout.names)),
+                    CURRENT_LAYOUT)
 
     def _read(self, step: int, args) -> Any:
         try:

@@ -148,13 +148,14 @@ def state_shardings(state, mesh: Mesh):
     return jax.tree.map(one, state, is_leaf=lambda x: isinstance(x, nnx.Variable))
 
 
-def train_state_shardings(abstract_params, abstract_opt, mesh: Mesh) -> dict:
-    """NamedShardings for every leaf of the train state (`picojax.train_state`'s dict).
+def optimizer_shardings(abstract_opt, mesh: Mesh):
+    """NamedShardings for every leaf of an optimizer state (`picojax.train_state` adds the
+    params, step and rng).
 
     Optimizer moments mirror their parameters (they keep the Variables and logical names)
-    and shard the same way; counters, the step and the rng are replicated. optax.partition
-    (Muon + AdamW) leaves `Param(MaskedNode())` placeholders where a sub-optimizer does not
-    own a parameter; they hold no array and keep no sharding.
+    and shard the same way; counters are replicated. optax.partition (Muon + AdamW) leaves
+    `Param(MaskedNode())` placeholders where a sub-optimizer does not own a parameter; they
+    hold no array and keep no sharding.
     """
     import optax
 
@@ -163,13 +164,7 @@ def train_state_shardings(abstract_params, abstract_opt, mesh: Mesh) -> dict:
             return leaf
         return state_shardings(leaf, mesh)
 
-    replicated = NamedSharding(mesh, P())
-    return {
-        "params": state_shardings(abstract_params, mesh),
-        "opt_state": jax.tree.map(opt_leaf, abstract_opt, is_leaf=lambda x: isinstance(x, nnx.Variable)),
-        "step": replicated,
-        "rng": replicated,
-    }
+    return jax.tree.map(opt_leaf, abstract_opt, is_leaf=lambda x: isinstance(x, nnx.Variable))
 
 
 def batch_sharding(mesh: Mesh) -> NamedSharding:

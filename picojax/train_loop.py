@@ -36,7 +36,7 @@ from picojax.errors import ConfigError
 from picojax.run_dir import RunDir
 from picojax.tokenizer import Tokenizer
 from picojax.train_control import SavePolicy, StopSignals
-from picojax.train_state import abstract_train_state, init_train_state, model_graphdef, param_count
+from picojax.train_state import TrainState, abstract_train_state, init_train_state, model_graphdef, param_count
 from picojax.train_step import build_eval_step, build_train_step
 
 # Scalars fetched from the step and the names they are logged under.
@@ -154,7 +154,7 @@ class Trainer:
         self.writer = writers.MetricsWriter(self.workdir, enabled=self.is_main, resume_step=start)
         end = total if stop_after is None else min(total, start + stop_after)
         step_fn = build_train_step(cfg, self.graphdef, self.tx, self.schedule, self.shardings, self.mesh)
-        self.eval_fn = build_eval_step(cfg, self.graphdef, self.shardings["params"], self.mesh, self.tokenizer.token_bytes())
+        self.eval_fn = build_eval_step(cfg, self.graphdef, self.shardings.params, self.mesh, self.tokenizer.token_bytes())
         self.flops_per_token = flops_per_token(cfg.model)
         self.peak = hardware.peak_flops(list(self.mesh.devices.flat))
         self.tokens_per_step = cfg.train.batch_size * cfg.model.seq_len
@@ -264,15 +264,15 @@ class Trainer:
         """Eval and checkpoint time is not training time: restart the throughput clock."""
         self.window = [time.perf_counter(), 0]
 
-    def _save(self, step: int, state: dict, policy: SavePolicy) -> None:
+    def _save(self, step: int, state: TrainState, policy: SavePolicy) -> None:
         self.ckpt.save(step, state, self.data_iter, self.meta)
         policy.saved(step)
         self.summary["last_checkpoint"] = step
         self._restart_window()
 
-    def _evaluate(self, step: int, state: dict) -> dict:
+    def _evaluate(self, step: int, state: TrainState) -> dict:
         cfg = self.cfg
-        val = losses.val_loss_bpb(self.eval_fn, state["params"],
+        val = losses.val_loss_bpb(self.eval_fn, state.params,
                                   data.make_val_iterator(cfg, num_batches=cfg.train.eval_batches), self.mesh)
         result = {"eval/val_loss": val["loss"], "eval/val_bpb": val["bpb"]}
         self.writer.scalars(step, result)
@@ -280,16 +280,16 @@ class Trainer:
         self._restart_window()
         return result
 
-    def _run_hooks(self, step: int, state: dict, *, at_end: bool) -> None:
+    def _run_hooks(self, step: int, state: TrainState, *, at_end: bool) -> None:
         for hook in self.hooks:
             if at_end or _hook_due(hook, step, self.cfg.train.steps):
-                model = nnx.merge(self.graphdef, state["params"])
+                model = nnx.merge(self.graphdef, state.params)
                 result = hook(step, model, self.writer) or {}
                 self.writer.scalars(step, result)
                 self.summary.setdefault("hooks", {}).update({k: float(v) for k, v in result.items()})
                 self._restart_window()
 
-    def _finish(self, step: int, state: dict) -> None:
+    def _finish(self, step: int, state: TrainState) -> None:
         final = self._evaluate(step, state)
         self._run_hooks(step, state, at_end=True)
         hparams = {f"{section}.{k}": v for section, values in config_io.to_dict(self.cfg).items()

@@ -22,6 +22,8 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 from picojax import losses, sharding
 from picojax.config import Config
 from picojax.optim import accumulate_gradients
+from picojax.train_state import TrainState
+
 
 def forward(graphdef, params, batch: dict, segment_mask: bool) -> jax.Array:
     """logits_BxLxV of the model `params` on a batch dict (see picojax.data)."""
@@ -45,7 +47,7 @@ def make_loss_sum(graphdef, segment_mask: bool) -> Callable[[Any, dict], jax.Arr
 
 
 def build_train_step(cfg: Config, graphdef, tx: optax.GradientTransformation, schedule: optax.Schedule,
-                     state_shardings: dict, mesh: Mesh):
+                     state_shardings: TrainState, mesh: Mesh):
     """jit(state, batch) -> (state, metrics) with pinned shardings and the state donated.
 
     metrics: loss (mean over masked tokens), grad_norm (before clipping), param_norm (after
@@ -54,25 +56,21 @@ def build_train_step(cfg: Config, graphdef, tx: optax.GradientTransformation, sc
     loss_sum = make_loss_sum(graphdef, cfg.data.segment_mask)
     micro_steps = cfg.optim.grad_accum
 
-    def step(state: dict, batch: dict):
-        params = state["params"]
+    def step(state: TrainState, batch: dict):
+        params = state.params
         n_tokens = jnp.sum(batch["loss_mask"].astype(jnp.float32))
         total, grad_sums = accumulate_gradients(loss_sum, params, batch, micro_steps)
         denom = jnp.maximum(n_tokens, 1.0)
         grads = jax.tree.map(lambda g: g / denom, grad_sums)
-        updates, opt_state = tx.update(grads, state["opt_state"], params)
+        updates, opt_state = tx.update(grads, state.opt_state, params)
         new_params = optax.apply_updates(params, updates)
-        new_state = {
-            "params": new_params,
-            "opt_state": opt_state,
-            "step": state["step"] + 1,
-            "rng": jax.random.split(state["rng"])[0],
-        }
+        new_state = TrainState(params=new_params, opt_state=opt_state, step=state.step + 1,
+                               rng=jax.random.split(state.rng)[0])
         out = {
             "loss": total / denom,
             "grad_norm": optax.tree.norm(grads),
             "param_norm": optax.tree.norm(new_params),
-            "lr": jnp.asarray(schedule(state["step"]), jnp.float32),
+            "lr": jnp.asarray(schedule(state.step), jnp.float32),
             "tokens": n_tokens,
         }
         return new_state, out

@@ -12,6 +12,7 @@ import pytest
 from _train_support import make_data, tiny_config
 from picojax import checkpoint, config_io, writers
 from picojax.train import train
+from picojax.train_state import TrainState
 from picojax.tokenizer import train_tokenizer
 
 
@@ -100,7 +101,8 @@ def test_manager_keeps_the_newest_and_restores_onto_given_shardings(tmp_path):
 
     ckpt = checkpoint.Checkpointer(tmp_path, max_to_keep=2)
     for step in (1, 2, 3):
-        state = {"params": {"w": jnp.full((8, 2), float(step))}, "step": jnp.asarray(step), "rng": jnp.zeros(2, jnp.uint32)}
+        state = TrainState(params={"w": jnp.full((8, 2), float(step))}, opt_state={"count": jnp.asarray(step)},
+                           step=jnp.asarray(step), rng=jnp.zeros(2, jnp.uint32))
         ckpt.save(step, state, None, {"config": {}, "tokenizer_sha256": "x"})
     ckpt.close()
     reader = checkpoint.Checkpointer(tmp_path, read_only=True)
@@ -109,12 +111,13 @@ def test_manager_keeps_the_newest_and_restores_onto_given_shardings(tmp_path):
         assert reader.read_meta()["step"] == 3
         mesh = jax.make_mesh((8,), ("data",), axis_types=(jax.sharding.AxisType.Auto,))
         rows = NamedSharding(mesh, P("data"))
-        abstract = {"params": {"w": jax.ShapeDtypeStruct((8, 2), jnp.float32, sharding=rows)},
-                    "step": jax.ShapeDtypeStruct((), jnp.int32, sharding=NamedSharding(mesh, P())),
-                    "rng": jax.ShapeDtypeStruct((2,), jnp.uint32, sharding=NamedSharding(mesh, P()))}
+        scalar = jax.ShapeDtypeStruct((), jnp.int32, sharding=NamedSharding(mesh, P()))
+        abstract = TrainState(params={"w": jax.ShapeDtypeStruct((8, 2), jnp.float32, sharding=rows)},
+                              opt_state={"count": scalar}, step=scalar,
+                              rng=jax.ShapeDtypeStruct((2,), jnp.uint32, sharding=NamedSharding(mesh, P())))
         restored = reader.restore(2, abstract)
-        assert restored["params"]["w"].sharding == rows
-        np.testing.assert_array_equal(restored["params"]["w"], np.full((8, 2), 2.0))
+        assert restored.params["w"].sharding == rows
+        np.testing.assert_array_equal(restored.params["w"], np.full((8, 2), 2.0))
         with pytest.raises(checkpoint.CheckpointError, match="no checkpoint at step 1"):
             reader.read_meta(1)
     finally:

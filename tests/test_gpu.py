@@ -359,7 +359,7 @@ def test_one_train_step_on_the_device(platform):
     cfg = _step_cfg(platform)
     _, state, out, *_ = _one_step(cfg, platform)
     assert platforms_of(state) == {platform}
-    assert int(state["step"]) == 1
+    assert int(state.step) == 1
     assert abs(out["loss"] - math.log(VOCAB)) < FIRST_LOSS_ABS, out
     assert math.isfinite(out["grad_norm"]) and out["grad_norm"] > 0 and math.isfinite(out["param_norm"])
     if platform != "cpu":  # the same step on the CPU in f32: same init (threefry), same batch
@@ -399,7 +399,7 @@ def test_checkpoint_written_on_the_device_restores_on_the_cpu_and_back(platform,
     f32 = f32_reference(cfg.model)
     tokens, segments = tokens_and_segments(2, cfg.model.seq_len, cfg.model.vocab_size)
     with jax.default_matmul_precision("highest"):
-        logits_cpu = np.asarray(forward_fn(f32)(on_cpu["params"], tokens, segments))
+        logits_cpu = np.asarray(forward_fn(f32)(on_cpu.params, tokens, segments))
         logits_dev = np.asarray(forward_fn(f32)(params_on_device, tokens, segments))
     np.testing.assert_allclose(logits_dev, logits_cpu, rtol=CROSS_DEVICE_F32, atol=CROSS_DEVICE_F32)
 

@@ -12,12 +12,14 @@ import json
 import shutil
 from pathlib import Path
 
+import jax
 import numpy as np
 
-from picojax import config_io, writers
+from picojax import checkpoint, config_io, optim, sharding, writers
 from picojax.restore import restore_for_inference
 from picojax.run_dir import RunDir
 from picojax.train import train
+from picojax.train_state import abstract_train_state
 
 V1 = Path(__file__).parent / "fixtures" / "checkpoint_v1"
 
@@ -41,6 +43,24 @@ def test_v1_checkpoint_resumes_to_the_same_losses(tmp_path):
     # restore that lost the moments or the step moves these by far more).
     np.testing.assert_allclose([losses[s] for s in expected["losses_after_resume"]],
                                list(expected["losses_after_resume"].values()), rtol=1e-5)
+    ckpt = checkpoint.Checkpointer(RunDir(workdir).checkpoints, read_only=True)
+    try:  # what the resumed run saved is in today's layout
+        assert ckpt.state_layout(6) is checkpoint.CURRENT_LAYOUT and ckpt.state_layout(3) is checkpoint.V1_LAYOUT
+    finally:
+        ckpt.close()
+
+
+def test_v1_train_state_restores_with_its_step_and_rng(tmp_path):
+    expected = json.loads((V1 / "expected.json").read_text())
+    cfg, workdir = copy_v1(tmp_path)
+    abstract, _ = abstract_train_state(cfg, sharding.make_mesh(cfg.mesh), optim.make_optimizer(cfg)[0])
+    ckpt = checkpoint.Checkpointer(RunDir(workdir).checkpoints, read_only=True)
+    try:
+        state = ckpt.restore(3, abstract)  # checked against the fingerprints v1 saved
+    finally:
+        ckpt.close()
+    assert int(state.step) == expected["step"] and np.asarray(state.rng).tolist() == expected["rng"]
+    assert [x.shape for x in jax.tree.leaves(state.opt_state)] == [x.shape for x in jax.tree.leaves(abstract.opt_state)]
 
 
 def test_v1_checkpoint_restores_for_inference(tmp_path):

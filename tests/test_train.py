@@ -61,7 +61,7 @@ def test_overfits_one_batch(data_dir):
     for _ in range(60):
         state, out = step(state, batch)
     assert float(out["loss"]) < 0.05
-    assert int(state["step"]) == 60
+    assert int(state.step) == 60
 
 
 class CountingHook:
@@ -124,7 +124,7 @@ class PoisonAfter:
 
                 def step(state, batch):
                     state, out = compiled(state, batch)
-                    if int(state["step"]) >= at:
+                    if int(state.step) >= at:
                         out = {**out, "loss": out["loss"] * np.nan}
                     return state, out
 
