@@ -23,11 +23,11 @@ import shutil
 from pathlib import Path
 from typing import Iterator, Sequence
 
+from picojax.data_dir import SPLITS, DataDir
 from picojax.errors import UserError
 from picojax.paths import replace_dir
 
 TASK = "pairs"
-SPLITS = ("train", "val")
 
 
 class PairsError(UserError):
@@ -93,7 +93,7 @@ def import_pairs(sources: Sequence[str | os.PathLike], out: str | os.PathLike, *
         except re.error as e:
             raise PairsError(f"--regex {regex!r} is not a regular expression: {e}") from None
     out = Path(out).absolute()
-    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / "manifest.json").is_file())):
+    if DataDir(out).is_foreign():
         raise PairsError(f"--out {out} exists and is not a dataset folder (no manifest.json); choose another")
     for path in sources:  # every line checked before anything is written
         for _ in read_pairs(path):
@@ -107,7 +107,7 @@ def import_pairs(sources: Sequence[str | os.PathLike], out: str | os.PathLike, *
     seen: set[str] = set()
     duplicates = 0
     try:
-        files = {s: open(tmp / f"{s}.txt", "w", encoding="utf-8", newline="\n") for s in SPLITS}
+        files = {s: open(DataDir(tmp).text_path(s), "w", encoding="utf-8", newline="\n") for s in SPLITS}
         with files["train"], files["val"]:
             for path in sources:
                 for _, prompt, completion in read_pairs(path):
@@ -128,14 +128,9 @@ def import_pairs(sources: Sequence[str | os.PathLike], out: str | os.PathLike, *
             "sources": [str(p) for p in sources], "counts": counts, "duplicates_dropped": duplicates,
             "sha256": {s: digests[s].hexdigest() for s in SPLITS},
         }
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+        DataDir(tmp).write_manifest(manifest)
         replace_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return manifest
-
-
-def read_manifest(data_dir: str | os.PathLike) -> dict:
-    path = Path(data_dir) / "manifest.json"
-    return json.loads(path.read_text()) if path.is_file() else {}

@@ -22,13 +22,13 @@ The split (``split``):
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 from pathlib import Path
 from typing import Sequence
 
 from data_gen.stories.framing import SEPARATOR, SEPARATOR_LINE
+from picojax.data_dir import DataDir
 from picojax.errors import UserError
 from picojax.paths import replace_dir
 
@@ -100,7 +100,7 @@ def import_text(sources: Sequence[str | os.PathLike], out: str | os.PathLike, *,
     if not 0.0 < val_fraction < 1.0:
         raise TextError(f"--val-fraction must be in (0, 1), got {val_fraction}")
     out = Path(out).absolute()
-    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / "manifest.json").is_file())):
+    if DataDir(out).is_foreign():
         raise TextError(f"--out {out} exists and is not a dataset folder (no manifest.json); choose another")
     files = _files(sources)
     texts = [(f, _read(f)) for f in files]
@@ -132,12 +132,12 @@ def import_text(sources: Sequence[str | os.PathLike], out: str | os.PathLike, *,
         counts, chars, sha = {}, {}, {}
         for name, part in (("train", train_docs), ("val", val_docs)):
             body = "".join(d + SEPARATOR_LINE for d in part)
-            (tmp / f"{name}.txt").write_text(body, encoding="utf-8", newline="\n")
+            DataDir(tmp).text_path(name).write_text(body, encoding="utf-8", newline="\n")
             counts[name], chars[name] = len(part), sum(map(len, part))
             sha[name] = hashlib.sha256(body.encode()).hexdigest()
         manifest = {"task": TASK, "sources": [str(f) for f in files], "separator": separator, "split": split_kind,
                     "val_fraction": val_fraction, "seed": seed, "counts": counts, "chars": chars, "sha256": sha}
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+        DataDir(tmp).write_manifest(manifest)
         replace_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

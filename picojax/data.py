@@ -33,7 +33,6 @@ rows of ``L = model.seq_len``:
 from __future__ import annotations
 
 import itertools
-from pathlib import Path
 from typing import Iterator
 
 import grain
@@ -41,6 +40,7 @@ import numpy as np
 
 from picojax import tasks
 from picojax.config import Config
+from picojax.data_dir import DataDir, tokenizer_path  # noqa: F401  (tokenizer_path: picojax.sample's import)
 from picojax.errors import ConfigError, UserError
 from picojax.store import TokenStore
 from picojax.tokenizer import TokenizerError, file_sha256
@@ -54,15 +54,7 @@ class SeqLenError(UserError):
 
 
 # ----------------------------------------------------------------------------------------
-# Paths and stores.
-
-
-def tokenizer_path(cfg: Config) -> Path:
-    return Path(cfg.data.tokenizer) if cfg.data.tokenizer else Path(cfg.data.dir) / "tokenizer.model"
-
-
-def store_path(cfg: Config, split: str) -> Path:
-    return Path(cfg.data.dir) / "store" / split
+# Stores.
 
 
 def open_store(cfg: Config, split: str) -> TokenStore:
@@ -70,7 +62,7 @@ def open_store(cfg: Config, split: str) -> TokenStore:
     tok = tokenizer_path(cfg)
     if not tok.is_file():
         raise TokenizerError(f"no tokenizer at {tok}: train one with `picojax tokenizer --data {cfg.data.dir}`")
-    store = TokenStore(store_path(cfg, split), tokenizer_sha256=file_sha256(tok))
+    store = TokenStore(DataDir.of(cfg).store_path(split), tokenizer_sha256=file_sha256(tok))
     if store.task != cfg.data.task:
         raise ConfigError(f"data.task is {cfg.data.task} but the store {store.dir} holds {store.task} documents")
     if store.meta["vocab_size"] > cfg.model.vocab_size:

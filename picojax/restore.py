@@ -16,6 +16,7 @@ from typing import Callable, NamedTuple, Optional
 from etils import epath
 
 from picojax import checkpoint, paths
+from picojax.data_dir import tokenizer_path
 from picojax.run_dir import RunDir
 
 
@@ -77,12 +78,11 @@ def restore_for_inference(workdir: str | os.PathLike, *, step: Optional[int] = N
 def run_tokenizer(run: RunDir, cfg, expected_sha256: Optional[str]):
     """The run's tokenizer (its own copy, else the config's), checked against the sha256
     the checkpoint recorded."""
-    from picojax import data
     from picojax.tokenizer import Tokenizer
 
     own = run.tokenizer_path
     if not own.is_file():
-        tokenizer = Tokenizer.load(data.tokenizer_path(cfg))
+        tokenizer = Tokenizer.load(tokenizer_path(cfg))
     elif paths.is_remote(own):
         tokenizer = _local_copy(own)
     else:

@@ -29,6 +29,7 @@ from typing import Iterator
 
 import numpy as np
 
+from picojax.data_dir import SPLITS, DataDir
 from picojax.errors import UserError
 from picojax.paths import replace_dir
 from picojax import tasks
@@ -154,16 +155,17 @@ def write_split(text_path: str | os.PathLike, tokenizer: Tokenizer, out_dir: str
 
 
 def tokenize_dir(data_dir: str | os.PathLike, tokenizer: Tokenizer, *, store_dir: str | os.PathLike | None = None,
-                 splits: tuple[str, ...] = ("train", "val"), task: str = "auto") -> dict[str, dict]:
-    """Builds ``<store_dir>/<split>/`` for each ``<data_dir>/<split>.txt``; returns the metas."""
-    data_dir = Path(data_dir)
-    store_dir = Path(store_dir) if store_dir is not None else data_dir / "store"
-    present = [s for s in splits if (data_dir / f"{s}.txt").is_file()]
+                 splits: tuple[str, ...] = SPLITS, task: str = "auto") -> dict[str, dict]:
+    """Builds ``<store_dir>/<split>/`` (default: the folder's own store) for each text split
+    of the dataset folder `data_dir`; returns the metas."""
+    folder = DataDir(data_dir)
+    store_dir = Path(store_dir) if store_dir is not None else folder.store
+    present = [s for s in splits if folder.text_path(s).is_file()]
     if "train" in splits and "train" not in present:
-        raise StoreError(f"no training split at {data_dir / 'train.txt'}")
+        raise StoreError(f"no training split at {folder.text_path('train')}")
     if task == "auto":
-        task = detect_profile(data_dir / f"{present[0]}.txt")
-    return {s: write_split(data_dir / f"{s}.txt", tokenizer, store_dir / s, task=task) for s in present}
+        task = detect_profile(folder.text_path(present[0]))
+    return {s: write_split(folder.text_path(s), tokenizer, store_dir / s, task=task) for s in present}
 
 
 # ----------------------------------------------------------------------------------------

@@ -118,19 +118,18 @@ def get_task(name: str) -> Task:
 
 
 def detect_task(text_path: str | os.PathLike) -> Task:
-    """The task a dataset folder's ``manifest.json`` names (``"task"``), else the first
-    registered task that claims the first non-empty line of the text split."""
-    import json
+    """The task the manifest of the split's dataset folder names (``"task"``), else the
+    first registered task that claims the first non-empty line of the text split."""
     from pathlib import Path
 
-    manifest = Path(text_path).parent / "manifest.json"
-    if manifest.is_file():
-        try:
-            named = json.loads(manifest.read_text()).get("task")
-        except (ValueError, AttributeError):
-            named = None
-        if isinstance(named, str) and named in _REGISTRY:
-            return _REGISTRY[named]
+    from picojax.data_dir import DataDir
+
+    try:
+        named = DataDir(Path(text_path).parent).read_manifest().get("task")
+    except (ValueError, AttributeError):
+        named = None
+    if isinstance(named, str) and named in _REGISTRY:
+        return _REGISTRY[named]
     with open(text_path, encoding="utf-8", errors="replace") as f:
         first = next((line for line in f if line.strip()), None)
     if first is None:

@@ -36,6 +36,7 @@ from typing import Iterable, Iterator, Sequence
 import numpy as np
 
 from picojax import paths, tasks
+from picojax.data_dir import DataDir
 from picojax.errors import UserError
 
 PAD_ID, UNK_ID, BOS_ID, EOS_ID = 0, 1, 2, 3
@@ -200,10 +201,11 @@ def train_tokenizer(
     model_type: str | None = None,
 ) -> Tokenizer:
     """Trains the profile's SentencePiece model (BPE, or char for a task whose names must be
-    spelled letter by letter) on ``<data_dir>/train.txt``; writes it atomically to out_path."""
+    spelled letter by letter) on the dataset folder's train split; writes it atomically to
+    out_path."""
     import sentencepiece as spm
 
-    train_path = Path(data_dir) / "train.txt"
+    train_path = DataDir(data_dir).text_path("train")
     if not train_path.is_file():
         raise TokenizerError(f"no training split at {train_path}")
     if profile == "auto":

@@ -32,6 +32,7 @@ from flax import nnx
 
 from picojax import checkpoint, config_io, data, distributed, hardware, losses, optim, paths, sharding, writers
 from picojax.config import Config, flops_per_token
+from picojax.data_dir import tokenizer_path
 from picojax.errors import ConfigError
 from picojax.run_dir import RunDir
 from picojax.tokenizer import Tokenizer
@@ -344,7 +345,7 @@ def _make_workdir(run_dir: RunDir) -> None:
 
 
 def _load_tokenizer(cfg: Config) -> Tokenizer:
-    tokenizer = Tokenizer.load(data.tokenizer_path(cfg))
+    tokenizer = Tokenizer.load(tokenizer_path(cfg))
     if tokenizer.vocab_size > cfg.model.vocab_size:
         raise ConfigError(f"the tokenizer has {tokenizer.vocab_size} pieces but model.vocab_size is "
                           f"{cfg.model.vocab_size}: set model.vocab_size={tokenizer.vocab_size}")

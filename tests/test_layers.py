@@ -161,3 +161,25 @@ def test_importing_the_library_does_not_import_jax_or_the_tasks():
     code = "import sys, picojax.tasks, picojax.config; print('jax' in sys.modules, 'eval' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+# A dataset folder's file names, as the code would spell them: in `picojax/data_dir.py` only.
+DATASET_NAMES = r'"tokenizer\.model"\|"store"\|"train\.txt"\|"val\.txt"\|"manifest\.json"\|/ "eval"\|}\.txt"'
+# Other layouts that name a file the same: a workdir's copy of its tokenizer (`run_dir.py`),
+# an exported Hugging Face folder's (`export/hf.py`).
+OTHER_LAYOUTS = {"picojax/run_dir.py": '"tokenizer.model"', "picojax/export/hf.py": '"tokenizer.model"'}
+# Not moved to DataDir yet (they were closed to the change that made it): the RPG world's
+# writer and the benches' scratch datasets.
+NOT_YET = ("data_gen/rpg/", "picojax/app/bench/")
+
+
+def test_dataset_file_names_are_spelled_only_in_data_dir():
+    out = subprocess.run(["git", "grep", "--untracked", "-n", DATASET_NAMES, "--", "picojax/", "eval/", "data_gen/"],
+                         cwd=ROOT, capture_output=True, text=True)
+    if out.returncode not in (0, 1):
+        pytest.skip("not a git checkout")
+    hits = [line for line in out.stdout.splitlines() if line]
+    assert any(h.startswith("picojax/data_dir.py:") for h in hits), "the grep no longer sees data_dir.py"
+    elsewhere = [h for h in hits if not h.startswith(("picojax/data_dir.py:", *NOT_YET))
+                 and not (h.split(":")[0] in OTHER_LAYOUTS and OTHER_LAYOUTS[h.split(":")[0]] in h)]
+    assert not elsewhere, "spell a dataset folder's files through picojax.data_dir.DataDir:\n" + "\n".join(elsewhere)

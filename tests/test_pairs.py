@@ -8,8 +8,9 @@ import string
 
 import pytest
 
-from data_gen.pairs import import_pairs, read_manifest
+from data_gen.pairs import import_pairs
 from picojax.app.cli import main
+from picojax.data_dir import DataDir
 from picojax.store import tokenize_dir
 from picojax.tokenizer import train_tokenizer
 
@@ -76,7 +77,7 @@ def test_a_pairs_run_trains_evaluates_and_lists_failures(tmp_path, capsys):
     write_jsonl(src, reversal_pairs(3000, seed=1))
     data = tmp_path / "data"
     assert main(["data", "pairs", "--from", str(src), "--out", str(data), "--regex", " [a-h]+"]) == 0
-    assert read_manifest(data)["completion_regex"] == " [a-h]+"
+    assert DataDir(data).read_manifest()["completion_regex"] == " [a-h]+"
     tok = train_tokenizer(data, 64, data / "tokenizer.model", model_type="char")
     assert all(p not in tok.sp.id_to_piece(i) for i in range(tok.vocab_size) for p in ('"prompt"', "{"))  # text, not JSON
     metas = tokenize_dir(data, tok)
@@ -99,7 +100,7 @@ def test_a_pairs_run_trains_evaluates_and_lists_failures(tmp_path, capsys):
     printed = capsys.readouterr().out
     rep = json.loads(out_json.read_text())["val"]
     assert printed.splitlines()[0].split() == ["file", "pairs", "exact", "valid", "failures"]
-    assert rep["records"] == read_manifest(data)["counts"]["val"] and 0 <= rep["exact_match"] <= 1
+    assert rep["records"] == DataDir(data).read_manifest()["counts"]["val"] and 0 <= rep["exact_match"] <= 1
     assert rep["failures"] == round(rep["records"] * (1 - rep["exact_match"]))
     for f in rep["failure_examples"]:
         assert set(f) == {"prompt", "expected", "got"} and f["got"] != f["expected"]

@@ -11,7 +11,6 @@ never mistaken for a complete dataset.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import tempfile
@@ -19,9 +18,8 @@ from pathlib import Path
 
 from data_gen.stories.errors import StoriesError
 from data_gen.stories.framing import SEPARATOR_LINE
+from picojax.data_dir import SPLITS, DataDir
 
-SPLITS = ("train", "val")
-MANIFEST = "manifest.json"
 _SEPARATOR_LINE_BYTES = SEPARATOR_LINE.encode()
 
 
@@ -43,7 +41,7 @@ class StoryWriter:
             self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.tmp-", dir=self.out.parent))
         except OSError as e:
             raise StoriesError(f"{self.out}: cannot create the output folder ({e.strerror})") from None
-        self._files = {s: open(self.tmp / f"{s}.txt", "wb", buffering=1 << 20) for s in SPLITS}
+        self._files = {s: open(DataDir(self.tmp).text_path(s), "wb", buffering=1 << 20) for s in SPLITS}
         self._done = False
 
     def write(self, split: str, text_bytes: bytes) -> int:
@@ -56,13 +54,14 @@ class StoryWriter:
     def commit(self, manifest: dict) -> None:
         for f in self._files.values():
             f.close()
-        (self.tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=False) + "\n")
+        tmp, out = DataDir(self.tmp), DataDir(self.out)
+        tmp.write_manifest(manifest)
         if not self.out.exists():
             os.rename(self.tmp, self.out)
         else:
-            (self.out / MANIFEST).unlink(missing_ok=True)
-            for name in [f"{s}.txt" for s in SPLITS] + [MANIFEST]:
-                os.replace(self.tmp / name, self.out / name)
+            out.manifest_path.unlink(missing_ok=True)
+            for path in [*(tmp.text_path(s) for s in SPLITS), tmp.manifest_path]:
+                os.replace(path, out.path / path.name)
             self.tmp.rmdir()
         self._done = True
 

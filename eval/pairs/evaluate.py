@@ -8,7 +8,8 @@ import re
 from pathlib import Path
 from typing import Callable, Sequence
 
-from data_gen.pairs import PairsError, read_manifest, read_pairs
+from data_gen.pairs import PairsError, read_pairs
+from picojax.data_dir import DataDir
 from picojax.sample import Sampler, SamplingConfig
 
 SLACK_TOKENS = 16  # new tokens allowed past the longest expected completion
@@ -56,9 +57,9 @@ def evaluate_files(files: Sequence[str | Path], complete: Complete, regex: str |
 
 def evaluate_model(sampler: Sampler, data_dir: str | Path, files: Sequence[str | Path] = (), limit: int | None = None) -> dict:
     """Exact match per file (default: the dataset's val.txt)."""
-    files = list(files) or [Path(data_dir) / "val.txt"]
+    files = list(files) or [DataDir(data_dir).text_path("val")]
     expected = [c for f in files for _, _, c in read_pairs(f)]  # sizes the decoding budget
-    regex = read_manifest(data_dir).get("completion_regex")
+    regex = DataDir(data_dir).read_manifest().get("completion_regex")
     return evaluate_files(files, make_complete(sampler, expected), regex, limit)
 
 
@@ -86,7 +87,7 @@ class PairsEvalHook:
         self.sampler = TrainingSampler(cfg)
 
     def __call__(self, step: int, model, writer) -> dict[str, float]:
-        val = Path(self.cfg.data.dir) / "val.txt"
+        val = DataDir.of(self.cfg).text_path("val")
         if not val.is_file() or val.stat().st_size == 0:
             return {}
         results = evaluate_model(self.sampler(model), self.cfg.data.dir, [val], self.cfg.train.task_eval_limit)

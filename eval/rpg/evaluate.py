@@ -15,6 +15,7 @@ from eval.rpg.compare import check_output
 from eval.rpg.records import EvalInputError, EvalRecord, load_fights, load_records
 from eval.rpg.report import split_report
 from eval.rpg.rollout import Complete, rollout
+from picojax.data_dir import DataDir
 
 FIGHTS_FILE = "fights.jsonl"
 
@@ -35,7 +36,7 @@ def evaluate_file(path: str | Path, complete: Complete, limit: int | None = None
 
 def default_splits(data_dir: str | Path) -> list[Path]:
     """Every ``<data_dir>/eval/*.txt`` split, plus the fights for rollout when present."""
-    eval_dir = Path(data_dir) / "eval"
+    eval_dir = DataDir(data_dir).eval_dir
     if not eval_dir.is_dir():
         raise EvalInputError(f"no eval splits: {eval_dir} does not exist (make the data with `picojax data rpg`, "
                              f"or name files with --split)")

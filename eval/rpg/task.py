@@ -12,6 +12,7 @@ from pathlib import Path
 
 from data_gen.rpg.rules import ACTION_NAMES, RESULT_DRAW, RESULT_ONGOING, STATUSES, WIN_PREFIX
 from data_gen.rpg.text import ARROW, FIELD_LABELS, SEP
+from picojax.data_dir import DataDir, text_name
 from picojax.tasks import EvalRequest
 
 _RECORD_LINE = re.compile(r"^turn=\d+ \| .* => ")
@@ -53,7 +54,7 @@ class RPGTask:
 
         manifest = write_dataset(Path(out_dir), Options(**sizes), progress=False)
         counts = manifest["counts"]
-        return f"{counts['train.txt']:,} train, {counts['val.txt']:,} val records and the eval splits"
+        return f"{counts[text_name('train')]:,} train, {counts[text_name('val')]:,} val records and the eval splits"
 
     # Decode under the record grammar unless asked not to (`picojax eval --no-constrained`).
     constrained_by_default = True
@@ -113,7 +114,7 @@ class RPGTask:
         from eval.rpg.model import make_complete
         from eval.rpg.records import load_records
 
-        records, _ = load_records(Path(cfg.data.dir) / "eval" / "in_dist.txt", limit=3)
+        records, _ = load_records(DataDir.of(cfg).eval_path("in_dist.txt"), limit=3)
         outputs = make_complete(sampler, cfg.model.seq_len // 2)([r.prompt for r in records])
         print("samples (greedy, in-distribution prompts):", file=out)
         for r, got in zip(records, outputs):

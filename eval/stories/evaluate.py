@@ -13,6 +13,7 @@ from pathlib import Path
 
 from eval.stories.metrics import story_metrics
 from picojax.config import Config
+from picojax.data_dir import DataDir
 from picojax.errors import UserError
 from picojax.sample import Sampler, SamplingConfig
 from picojax.tokenizer import BOS_ID, Tokenizer
@@ -36,7 +37,7 @@ def val_loss_bpb(cfg: Config, model, tokenizer: Tokenizer, text_file: str | Path
     if not text_file.is_file():
         raise StoriesInputError(f"text file not found: {text_file}")
     with tempfile.TemporaryDirectory(prefix="picojax-eval-") as tmp:
-        write_split(text_file, tokenizer, Path(tmp) / "store" / "val", task="stories")
+        write_split(text_file, tokenizer, DataDir(tmp).store_path("val"), task="stories")
         data_cfg = dataclasses.replace(cfg.data, dir=tmp, tokenizer=str(tokenizer.path), task="stories")
         return _score_store(dataclasses.replace(cfg, data=data_cfg), model, tokenizer)
 

@@ -26,6 +26,7 @@ from typing import Sequence, TextIO
 from picojax import config_io
 from picojax.app.tasks import QUICKSTART
 from picojax.config import Config
+from picojax.data_dir import SPLITS, DataDir, tokenizer_path
 from picojax.errors import UserError
 from picojax.paths import is_remote
 from picojax.run_dir import TENSORBOARD
@@ -75,7 +76,7 @@ def make_plan(task: str = "rpg", workdir: str | os.PathLike = "runs/quickstart",
 
 
 def stage_data(plan: Plan) -> str:
-    if (plan.data_dir / "manifest.json").is_file():
+    if DataDir(plan.data_dir).manifest_path.is_file():
         return f"already in {plan.data_dir}"
     return get_task(plan.task).generate_data(plan.data_dir, plan.data)
 
@@ -85,19 +86,18 @@ def _store_complete(plan: Plan, sha256: str) -> bool:
     from picojax.tokenizer import TokenizerMismatchError
 
     try:
-        for split in ("train", "val"):
-            TokenStore(plan.data_dir / "store" / split, tokenizer_sha256=sha256)
+        for split in SPLITS:
+            TokenStore(DataDir(plan.data_dir).store_path(split), tokenizer_sha256=sha256)
     except (StoreError, TokenizerMismatchError):
         return False
     return True
 
 
 def stage_tokenize(plan: Plan) -> str:
-    from picojax import data
     from picojax.store import tokenize_dir
     from picojax.tokenizer import Tokenizer, train_tokenizer
 
-    path = data.tokenizer_path(plan.cfg)
+    path = tokenizer_path(plan.cfg)
     notes = []
     if path.is_file():
         tokenizer = Tokenizer.load(path)

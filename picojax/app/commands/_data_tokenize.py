@@ -20,12 +20,13 @@ def add_arguments(parser):
 
 
 def run(args) -> int:
+    from picojax.data_dir import DataDir
     from picojax.errors import UserError
     from picojax.store import tokenize_dir
     from picojax.tokenizer import Tokenizer
 
-    tok = Tokenizer.load(args.tokenizer or os.path.join(args.data, "tokenizer.model"))
-    store = args.store or os.path.join(args.data, "store")
+    tok = Tokenizer.load(args.tokenizer or DataDir(args.data).tokenizer_path)
+    store = str(args.store or DataDir(args.data).store)
     existed = os.path.exists(store)
     start = time.perf_counter()
     try:
@@ -42,6 +43,6 @@ def run(args) -> int:
         print(f"{split}: {meta['num_docs']:,} {meta['task']} documents, {meta['num_tokens']:,} tokens "
               f"(longest {meta['max_doc_tokens']}), {meta['token_dtype']}")
     total = sum(m["num_tokens"] for m in metas.values())
-    print(f"store {args.store or os.path.join(args.data, 'store')} with tokenizer {tok.sha256[:12]}…: "
+    print(f"store {store} with tokenizer {tok.sha256[:12]}…: "
           f"{total:,} tokens in {seconds:.1f} s ({total / max(seconds, 1e-9):,.0f} tokens/s)")
     return 0

@@ -38,13 +38,13 @@ def check_prompts(cfg, given) -> list[str]:
     if given:
         return list(given)
     import itertools
-    import os
 
+    from picojax.data_dir import DataDir
     from picojax.tasks import get_task
 
-    val = os.path.join(cfg.data.dir, "val.txt")
+    val = DataDir.of(cfg).text_path("val")
     prompts = []
-    if os.path.isfile(val):
+    if val.is_file():
         try:
             for prompt, target in itertools.islice(get_task(cfg.data.task).iter_documents(val), CHECK_PROMPTS):
                 text = prompt or " ".join(target.split(" ")[:STORY_PROMPT_WORDS])

@@ -29,6 +29,7 @@ def add_arguments(parser):
 
 
 def run(args) -> int:
+    from picojax.data_dir import DataDir
     from picojax.errors import UserError
     from picojax.tokenizer import train_tokenizer
 
@@ -36,7 +37,7 @@ def run(args) -> int:
         raise UserError(f"--max-chars must be >= 1, got {args.max_chars}")
     if args.character_coverage is not None and not 0.98 <= args.character_coverage <= 1.0:
         raise UserError(f"--character-coverage must be in [0.98, 1] (SentencePiece's range), got {args.character_coverage}")
-    out = args.out or os.path.join(args.data, "tokenizer.model")
+    out = args.out or str(DataDir(args.data).tokenizer_path)
     if os.path.isdir(out):
         raise UserError(f"--out {out} is a folder, not a file")
     try:
@@ -47,7 +48,7 @@ def run(args) -> int:
         raise UserError(f"cannot write the tokenizer to {out}: {e.strerror or e}"
                         + (f" ({e.filename})" if e.filename else "")) from None
     print(f"wrote {out}: {tok.vocab_size} pieces, sha256 {tok.sha256}")
-    with open(os.path.join(args.data, "train.txt"), encoding="utf-8") as f:
+    with open(DataDir(args.data).text_path("train"), encoding="utf-8") as f:
         first = next((line.rstrip("\n") for line in f if line.strip()), "")
     ids = tok.encode(first)
     print(f"first line: {len(first)} chars -> {len(ids)} tokens; round-trip exact: {tok.decode(ids) == first}")
