@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import IO, Any, Callable, Iterator, Literal, Optional, Protocol, Sequence, runtime_checkable
+from typing import Any, Callable, Iterator, Literal, Optional, Protocol, Sequence, runtime_checkable
 
 from picojax.errors import UserError
 
@@ -32,6 +32,33 @@ class EvalRequest:
     limit: Optional[int] = None  # evaluate the first N items of each file
     samples: int = 32  # documents to sample, for tasks that judge free generation
     constrained: Optional[bool] = None  # decode under the task's constraint (None: the task's default)
+
+
+@dataclasses.dataclass(frozen=True)
+class Sample:
+    """One output of the model, for a reader: `prompt`, then `text` (what the model wrote);
+    `expected` and `ok` where the task knows the right answer."""
+
+    text: str
+    prompt: str = ""
+    expected: Optional[str] = None
+    ok: Optional[bool] = None  # None: free generation, nothing to match
+
+
+@dataclasses.dataclass(frozen=True)
+class Samples:
+    how: str  # how they were decoded ("greedy, in-distribution prompts", "temperature 0.8")
+    items: tuple[Sample, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class Report:
+    """Eval results as a reader sees them. Data only: the app layer prints it."""
+
+    table: str  # the results as a table for a terminal
+    samples: Optional[Samples] = None  # texts the model sampled during the eval, if it did
+    warnings: tuple[str, ...] = ()  # where the eval did other than asked (decoded without the grammar)
+    notes: tuple[str, ...] = ()  # what was left out of the results (malformed records, per file)
 
 
 @runtime_checkable
@@ -82,14 +109,12 @@ class Task(Protocol):
     def evaluate(self, sampler, cfg, request: EvalRequest) -> dict:
         """The task's eval of a restored model; a JSON-able dict keyed by split."""
 
-    def format_report(self, results: dict) -> str:
-        """The eval results as a table for a terminal."""
+    def report(self, results: dict) -> Report:
+        """`evaluate`'s results (or the same read back from JSON) for a reader."""
 
-    def print_eval(self, results: dict, out: IO[str], err: IO[str]) -> None:
-        """What `picojax eval` prints: the report and any notes (malformed inputs, samples)."""
-
-    def print_samples(self, results: dict, sampler, cfg, out: IO[str]) -> None:
-        """A few outputs of the model for the quickstart's report."""
+    def samples(self, results: dict, sampler, cfg, n: int) -> Samples:
+        """About `n` outputs of the model to show a reader: those `results` hold, or
+        decoded with `sampler` where they hold none."""
 
 
 _REGISTRY: dict[str, Task] = {}

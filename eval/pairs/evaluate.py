@@ -4,6 +4,7 @@ user's regex (when the dataset has one), and the failures listed (prompt, expect
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 from typing import Callable, Sequence
@@ -11,6 +12,7 @@ from typing import Callable, Sequence
 from data_gen.pairs import PairsError, read_pairs
 from picojax.data_dir import DataDir
 from picojax.sample import Sampler, SamplingConfig
+from picojax.tasks import Sample, Samples
 
 SLACK_TOKENS = 16  # new tokens allowed past the longest expected completion
 SHOWN_FAILURES = 20  # failures kept per file in the results
@@ -61,6 +63,15 @@ def evaluate_model(sampler: Sampler, data_dir: str | Path, files: Sequence[str |
     expected = [c for f in files for _, _, c in read_pairs(f)]  # sizes the decoding budget
     regex = DataDir(data_dir).read_manifest().get("completion_regex")
     return evaluate_files(files, make_complete(sampler, expected), regex, limit)
+
+
+def val_samples(sampler: Sampler, cfg, n: int) -> Samples:
+    """The greedy completions of the first `n` val pairs, each against its expected one."""
+    pairs = list(itertools.islice(read_pairs(DataDir.of(cfg).text_path("val")), n))
+    expected = [c for _, _, c in pairs]
+    outputs = make_complete(sampler, expected)([p for _, p, _ in pairs])
+    return Samples("greedy, val prompts", tuple(Sample(out, prompt=p, expected=c, ok=out == c)
+                                                for (_, p, c), out in zip(pairs, outputs)))
 
 
 def format_report(results: dict) -> str:

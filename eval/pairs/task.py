@@ -8,9 +8,8 @@ The tokenizer trains on the prompts' and completions' text, never on the JSON ar
 from __future__ import annotations
 
 import json
-import sys
 
-from picojax.tasks import EvalRequest
+from picojax.tasks import EvalRequest, Report, Samples
 
 
 class PairsTask:
@@ -66,16 +65,15 @@ class PairsTask:
 
         return evaluate_model(sampler, cfg.data.dir, list(request.files), request.limit)
 
-    def format_report(self, results: dict) -> str:
+    def report(self, results: dict) -> Report:
         from eval.pairs.evaluate import format_report
 
-        return format_report({k: v for k, v in results.items() if not k.startswith("_")})
+        return Report(format_report({k: v for k, v in results.items() if not k.startswith("_")}))
 
-    def print_eval(self, results: dict, out=sys.stdout, err=sys.stderr) -> None:
-        print(self.format_report(results), file=out)
+    def samples(self, results: dict, sampler, cfg, n: int) -> Samples:
+        from eval.pairs.evaluate import val_samples
 
-    def print_samples(self, results: dict, sampler, cfg, out=sys.stdout) -> None:
-        print(self.format_report(results), file=out)
+        return val_samples(sampler, cfg, n)
 
 
 TASK = PairsTask()

@@ -7,13 +7,12 @@ the tokenizer's atomic pieces cannot drift from what the generator writes.
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 from data_gen.rpg.rules import ACTION_NAMES, RESULT_DRAW, RESULT_ONGOING, STATUSES, WIN_PREFIX
 from data_gen.rpg.text import ARROW, FIELD_LABELS, SEP
 from picojax.data_dir import DataDir, text_name
-from picojax.tasks import EvalRequest
+from picojax.tasks import EvalRequest, Report, Sample, Samples
 
 _RECORD_LINE = re.compile(r"^turn=\d+ \| .* => ")
 
@@ -93,35 +92,33 @@ class RPGTask:
         results["_decoding"] = {"constrained": constrained, **({"note": note} if note else {})}
         return results
 
-    def format_report(self, results: dict) -> str:
+    def report(self, results: dict) -> Report:
         from eval.rpg.report import format_table
 
-        return format_table({k: v for k, v in results.items() if not k.startswith("_")})
+        note = results.get("_decoding", {}).get("note")
+        return Report(format_table({k: v for k, v in results.items() if not k.startswith("_")}),
+                      warnings=(note,) if note else (), notes=tuple(malformed_notes(results)))
 
-    def print_eval(self, results: dict, out=sys.stdout, err=sys.stderr) -> None:
-        print(self.format_report(results), file=out)
-        decoding = results.get("_decoding", {})
-        if decoding.get("note"):
-            print(f"picojax eval: {decoding['note']}", file=err)
-        for split, rep in results.items():
-            bad = rep.get("malformed_records", []) if isinstance(rep, dict) else []
-            if bad:
-                shown = "; ".join(f"line {m['line']}: {m['error']}" for m in bad[:3])
-                more = f" (and {len(bad) - 3} more)" if len(bad) > 3 else ""
-                print(f"{split}: {len(bad)} malformed record(s) not scored: {shown}{more}", file=err)
-
-    def print_samples(self, results: dict, sampler, cfg, out=sys.stdout) -> None:
+    def samples(self, results: dict, sampler, cfg, n: int) -> Samples:
         from eval.rpg.model import make_complete
         from eval.rpg.records import load_records
 
-        records, _ = load_records(DataDir.of(cfg).eval_path("in_dist.txt"), limit=3)
+        records, _ = load_records(DataDir.of(cfg).eval_path("in_dist.txt"), limit=n)
         outputs = make_complete(sampler, cfg.model.seq_len // 2)([r.prompt for r in records])
-        print("samples (greedy, in-distribution prompts):", file=out)
-        for r, got in zip(records, outputs):
-            mark = "ok " if got.strip() == r.target else "BAD"
-            print(f"  {mark} {r.prompt}{got}", file=out)
-            if mark == "BAD":
-                print(f"      expected {r.target}", file=out)
+        return Samples("greedy, in-distribution prompts", tuple(
+            Sample(got, prompt=r.prompt, expected=r.target, ok=got.strip() == r.target) for r, got in zip(records, outputs)))
+
+
+def malformed_notes(results: dict) -> list[str]:
+    """One line per split with malformed records (not scored), naming the first three."""
+    notes = []
+    for split, rep in results.items():
+        bad = rep.get("malformed_records", []) if isinstance(rep, dict) else []
+        if bad:
+            shown = "; ".join(f"line {m['line']}: {m['error']}" for m in bad[:3])
+            more = f" (and {len(bad) - 3} more)" if len(bad) > 3 else ""
+            notes.append(f"{split}: {len(bad)} malformed record(s) not scored: {shown}{more}")
+    return notes
 
 
 def nothing_scored(results: dict) -> None:

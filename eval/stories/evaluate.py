@@ -16,6 +16,7 @@ from picojax.config import Config
 from picojax.data_dir import DataDir
 from picojax.errors import UserError
 from picojax.sample import Sampler, SamplingConfig
+from picojax.tasks import Sample, Samples
 from picojax.tokenizer import BOS_ID, Tokenizer
 
 # Story sampling: mildly cooled, so samples are fluent yet varied (greedy from BOS would
@@ -88,6 +89,12 @@ def vocabulary() -> frozenset[str] | None:
 def sample_report(sampler: Sampler, n: int, settings: SamplingConfig = STORY_SAMPLING) -> dict:
     texts, eos = sample_stories(sampler, n, settings)
     return {**story_metrics(texts, eos, vocabulary()).as_dict(), "texts": texts}
+
+
+def sampled_texts(results: dict, settings: SamplingConfig, n: int | None = None) -> Samples:
+    """The texts `results` hold under ``samples`` (sampled with `settings`), the first `n`."""
+    texts = results.get("samples", {}).get("texts", [])[:n]
+    return Samples(f"temperature {settings.temperature:g}", tuple(Sample(text) for text in texts))
 
 
 def format_report(results: dict) -> str:

@@ -7,11 +7,10 @@ task's is a story file, so this task claims every split and is registered last.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from data_gen.stories.framing import SEPARATOR
-from picojax.tasks import EvalRequest
+from picojax.tasks import EvalRequest, Report, Samples
 
 
 class StoriesTask:
@@ -65,20 +64,16 @@ class StoriesTask:
             results["samples"] = sample_report(sampler, request.samples)
         return results
 
-    def format_report(self, results: dict) -> str:
-        from eval.stories.evaluate import format_report
+    def report(self, results: dict) -> Report:
+        from eval.stories.evaluate import STORY_SAMPLING, format_report, sampled_texts
 
-        return format_report({k: v for k, v in results.items() if not k.startswith("_")})
+        return Report(format_report({k: v for k, v in results.items() if not k.startswith("_")}),
+                      samples=sampled_texts(results, STORY_SAMPLING))
 
-    def print_eval(self, results: dict, out=sys.stdout, err=sys.stderr) -> None:
-        print(self.format_report(results), file=out)
-        for text in results.get("samples", {}).get("texts", [])[:3]:
-            print("---\n" + text, file=out)
+    def samples(self, results: dict, sampler, cfg, n: int) -> Samples:
+        from eval.stories.evaluate import STORY_SAMPLING, sampled_texts
 
-    def print_samples(self, results: dict, sampler, cfg, out=sys.stdout) -> None:
-        print("samples (temperature 0.8):", file=out)
-        for text in results["samples"]["texts"][:3]:
-            print("  " + text.replace("\n", "\n  ") + "\n", file=out)
+        return sampled_texts(results, STORY_SAMPLING, n)
 
 
 TASK = StoriesTask()

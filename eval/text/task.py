@@ -9,12 +9,11 @@ since any text would otherwise read as stories.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from data_gen.stories.framing import SEPARATOR
 from picojax.sample import SamplingConfig
-from picojax.tasks import EvalRequest
+from picojax.tasks import EvalRequest, Report, Samples
 
 SAMPLES = SamplingConfig(max_new_tokens=256, temperature=0.8, top_k=0)
 HOOK_SAMPLES = 4
@@ -64,22 +63,21 @@ class TextTask:
             results["samples"] = {"texts": sample_texts(sampler, request.samples)}
         return results
 
-    def format_report(self, results: dict) -> str:
+    def report(self, results: dict) -> Report:
+        from eval.stories.evaluate import sampled_texts
+
         lines = []
         for name, rep in results.items():
             if name.startswith("_") or name == "samples":
                 continue
             lines.append(f"{name}: loss {rep['loss']:.4f} nats/token, {rep['bpb']:.4f} bits/byte "
                          f"over {rep['tokens']:,} tokens ({rep['bytes']:,} bytes)")
-        return "\n".join(lines)
+        return Report("\n".join(lines), samples=sampled_texts(results, SAMPLES))
 
-    def print_eval(self, results: dict, out=sys.stdout, err=sys.stderr) -> None:
-        print(self.format_report(results), file=out)
-        for text in results.get("samples", {}).get("texts", [])[:3]:
-            print("---\n" + text, file=out)
+    def samples(self, results: dict, sampler, cfg, n: int) -> Samples:
+        from eval.stories.evaluate import sampled_texts
 
-    def print_samples(self, results: dict, sampler, cfg, out=sys.stdout) -> None:
-        self.print_eval(results, out)
+        return sampled_texts(results, SAMPLES, n)
 
 
 def sample_texts(sampler, n: int) -> list[str]:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Sequence, TextIO
 
 from picojax import config_io
+from picojax.app.task_reports import SHOWN_SAMPLES, print_samples
 from picojax.app.tasks import QUICKSTART
 from picojax.config import Config
 from picojax.data_dir import SPLITS, DataDir, tokenizer_path
@@ -151,8 +152,8 @@ def stage_evaluate(plan: Plan) -> tuple[str, tuple]:
 def report(plan: Plan, results: dict, sampler, out: TextIO) -> None:
     """Samples, the eval table and where to look next."""
     task = get_task(plan.task)
-    task.print_samples(results, sampler, plan.cfg, out)
-    print("\n" + task.format_report(results), file=out)
+    print_samples(task.samples(results, sampler, plan.cfg, SHOWN_SAMPLES), out)
+    print("\n" + task.report(results).table, file=out)
     print(f"\nTensorBoard:  tensorboard --logdir {plan.workdir / TENSORBOARD}", file=out)
     print(f"Sample more:  picojax sample --workdir {plan.workdir} --prompt '...'", file=out)
     print(f"Evaluate:     picojax eval --workdir {plan.workdir} --json {plan.workdir / EVAL_FILE}", file=out)

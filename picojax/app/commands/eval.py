@@ -30,6 +30,7 @@ def add_arguments(parser):
 
 
 def run(args) -> int:
+    from picojax.app.task_reports import print_eval
     from picojax.config import MeshConfig
     from picojax.errors import UserError
     from picojax.tasks import EvalRequest, get_task
@@ -50,7 +51,7 @@ def run(args) -> int:
     files = args.split or ([args.text] if args.text else [])
     results = task.evaluate(sampler, cfg, EvalRequest(files=files, limit=args.limit, samples=args.samples,
                                                        constrained=args.constrained))
-    task.print_eval(results, sys.stdout, sys.stderr)
+    print_eval(task.report(results), sys.stdout, sys.stderr)
     if args.json:
         write_json(args.json, {**results, "_run": {"workdir": str(args.workdir), "step": step, "task": task.name}})
     return 0

@@ -560,7 +560,7 @@ def write_report(workdir: str | Path, *, out: TextIO = sys.stdout) -> Path:
         md.append(f"### {p['point']}")
         md.append("")
         md.append("```")
-        md.append(task.format_report({k: v for k, v in p["eval"].items() if not k.startswith("_")}))
+        md.append(task.report(p["eval"]).table)
         md.append("```")
         md.append("")
     md.append("## Files")
