@@ -20,8 +20,9 @@ ROOT = Path(__file__).resolve().parents[1]
 FORBIDDEN = ("eval", "data_gen", "configs", "picojax.app")
 
 
-# `python -m picojax` is the app's front door, so the package's __main__ launches the CLI.
-ENTRY_POINTS = ("__main__.py",)
+# `python -m picojax` is the app's front door, so the package's __main__ launches the CLI;
+# `picojax.load` is the programs' front door, so the package's __init__ hands it over lazily.
+ENTRY_POINTS = ("__main__.py", "__init__.py")
 
 
 def core_modules() -> list[Path]:
@@ -107,6 +108,7 @@ def test_the_walk_sees_the_library():
     assert {"picojax/model.py", "picojax/tasks.py", "picojax/run_dir.py", "picojax/train.py"} <= files
     assert not any(f.startswith("picojax/app/") for f in files) and "picojax/__main__.py" not in files
     assert imported_modules(ROOT / "picojax" / "__main__.py") == {"sys", "picojax.app.cli"}  # a launcher only
+    assert imported_modules(ROOT / "picojax" / "__init__.py") == {"picojax.app.api"}  # `load`, lazily, and nothing else
 
 
 def test_the_checker_catches_a_forbidden_import(tmp_path):

@@ -125,7 +125,7 @@ def export_model(model, cfg, tokenizer, *, fmt: str, out: str | os.PathLike, dty
         else:
             from picojax.export.gguf_writer import write_gguf
 
-            info = write_gguf(tmp, params, m, target, vocab, dtype, name)
+            info = write_gguf(tmp, params, m, target, vocab, dtype, name, task=cfg.data.task)
             if info["fallback_f16"]:
                 notes.append(f"{len(info['fallback_f16'])} matrices with rows not a multiple of 32 kept as f16")
             os.replace(tmp, out)

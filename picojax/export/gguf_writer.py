@@ -50,8 +50,11 @@ def encode_tensor(w: np.ndarray, dtype: str):
     return quants.quantize(np.ascontiguousarray(w, dtype=np.float32), qtype), qtype
 
 
+TASK_KEY = "picojax.task"  # which picojax task the model was trained on (`picojax.load` reads it)
+
+
 def write_gguf(path: Path, params: dict, m, target: Target, vocab: vocab_lib.Vocab, dtype: str,
-               name: str) -> dict:
+               name: str, task: str | None = None) -> dict:
     """Writes the GGUF file at `path` (a temporary name; the caller renames it into place).
     Returns {"tensor_types": {type: count}, "fallback_f16": [names]}."""
     import gguf
@@ -60,6 +63,8 @@ def write_gguf(path: Path, params: dict, m, target: Target, vocab: vocab_lib.Voc
     writer = gguf.GGUFWriter(path=None, arch=target.gguf_arch)
     try:
         writer.add_name(name)
+        if task:
+            writer.add_string(TASK_KEY, task)
         writer.add_file_type(int(file_type))
         writer.add_vocab_size(m.vocab_size)
         writer.add_context_length(m.seq_len)
