@@ -35,6 +35,7 @@ import dataclasses
 import errno
 import logging
 import os
+import sys
 from typing import Any, Callable, Optional
 
 from picojax import paths
@@ -91,6 +92,26 @@ def quiet_orbax():
         yield
     finally:
         logger.setLevel(level)
+
+
+def _drop_abandoned_reads() -> None:
+    """When one array of a damaged checkpoint fails to read, Orbax abandons the reads of
+    its siblings; each failed coroutine is garbage-collected later and Python prints it as
+    "Exception ignored in: <coroutine ...>" with a traceback, after the one line that
+    already said which checkpoint is damaged. From the first damaged read on, those
+    (coroutines of Orbax's own code) are dropped; every other unraisable still prints."""
+    hook = sys.unraisablehook
+    if getattr(hook, "_drops_orbax_reads", False):
+        return
+
+    def drop(u):
+        code = getattr(u.object, "cr_code", None)
+        if code is not None and f"{os.sep}orbax{os.sep}" in code.co_filename:
+            return
+        hook(u)
+
+    drop._drops_orbax_reads = True
+    sys.unraisablehook = drop
 
 
 # ----------------------------------------------------------------------------------------
@@ -371,6 +392,7 @@ class Checkpointer:
         except CheckpointError:
             raise
         except Exception as e:  # noqa: BLE001 - a truncated array, a missing file, bad JSON
+            _drop_abandoned_reads()
             raise DamagedCheckpoint(step, error_reason(e)) from e
 
     def _check_data_processes(self, step: int) -> None:
