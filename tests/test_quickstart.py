@@ -10,7 +10,7 @@ import pytest
 from picojax.app.cli import main
 from picojax.app.quickstart import QuickstartError, make_plan, run_quickstart
 
-TINY_MODEL = ["model.depth=1", "model.aspect_ratio=32", "model.head_dim=16", "model.seq_len=256", "train.batch_size=8",
+TINY_MODEL = ["model.depth=1", "model.aspect_ratio=32", "model.head_dim=16", "model.seq_len=320", "train.batch_size=8",
               "checkpoint.every_steps=5", "train.eval_every=0", "train.log_every=5"]
 TINY_RPG = {"train_records": 1500, "val_records": 100, "eval_records": 12, "eval_fights": 3}
 
