@@ -114,14 +114,6 @@ def choose_tokens(logits_BxV, row_keys_B, step, temperature, top_k, top_p):
 # ----------------------------------------------------------------------------------------
 # The jitted program: prefill + while_loop.
 
-WINDOWS = 4  # decode steps run in at most this many windows, each over a cache just long enough
-
-
-def decode_window(max_new: int) -> int:
-    """Steps per window: a multiple of 16, at most `WINDOWS` windows (each is its own loop
-    body in the compiled program, so more windows cost compile time)."""
-    return max(16, -(-max_new // (16 * WINDOWS)) * 16)
-
 
 def _generate(graphdef, state, prompt_BxP, lengths_B, sample_ids_B, live_B, stop_ids_S, seed, temperature, top_k,
               top_p, allowed_BxSxV, *, max_new: int, max_len: int, batch_spec):
@@ -138,12 +130,11 @@ def _generate(graphdef, state, prompt_BxP, lengths_B, sample_ids_B, live_B, stop
     """
     model = nnx.merge(graphdef, state)
     b, p = prompt_BxP.shape
-    window = decode_window(max_new)
+    cache_len = p + max_new
     constrain = (lambda x: jax.lax.with_sharding_constraint(x, batch_spec)) if batch_spec is not None else (lambda x: x)
-    first = min(window, max_new)
-    cache = jax.tree.map(constrain, model.init_cache(b, p + first))
+    cache = jax.tree.map(constrain, model.init_cache(b, cache_len))
     positions_BxP = jnp.broadcast_to(jnp.arange(p, dtype=jnp.int32), (b, p))
-    visible = prompt_cache_mask(lengths_B, p, 0, p, p + first)
+    visible = prompt_cache_mask(lengths_B, p, 0, p, cache_len)
     logits_BxPxV, cache = model.decode(prompt_BxP, cache, positions_BxP, write_at=0, visible_BxTxS=visible)
     last_BxV = jnp.take_along_axis(logits_BxPxV, (lengths_B - 1)[:, None, None], axis=1)[:, 0]
     base_key = jax.random.key(seed)
@@ -151,49 +142,33 @@ def _generate(graphdef, state, prompt_BxP, lengths_B, sample_ids_B, live_B, stop
     rows_B = jnp.arange(b)
     vocab = last_BxV.shape[-1]
 
-    def phase(view: int, last_step: int):
-        """The loop over steps ..last_step-1, attending over the first `view` cache slots only."""
+    def cond(carry):
+        step, _, _, done_B, _, _, _ = carry
+        return (step < max_new) & ~jnp.all(done_B)
 
-        def cond(carry):
-            step, _, _, done_B, _, _, _ = carry
-            return (step < last_step) & ~jnp.all(done_B)
-
-        def body(carry):
-            step, cache, logits_BxV, done_B, out_BxN, why_B, auto_B = carry
-            next_BxV = allowed_BxSxV[rows_B, auto_B].astype(jnp.int32)  # this row's automaton state
-            logits_BxV = jnp.where(next_BxV[:, :vocab] >= 0, logits_BxV, -jnp.inf)
-            tok_B = jnp.where(done_B, PAD_ID, choose_tokens(logits_BxV, row_keys_B, step, temperature, top_k, top_p))
-            auto_B = jnp.where(done_B, auto_B,
-                               jnp.maximum(jnp.take_along_axis(next_BxV, tok_B[:, None], axis=1)[:, 0], 0))
-            out_BxN = jax.lax.dynamic_update_slice(out_BxN, tok_B[:, None], (0, step))
-            pos_B = lengths_B + step  # the position this token takes
-            hit_B = ~done_B & jnp.any(tok_B[:, None] == stop_ids_S[None, :], axis=-1)
-            full_B = ~done_B & ~hit_B & (pos_B + 1 >= max_len)  # no position left for another token
-            why_B = jnp.where(hit_B, 1, jnp.where(full_B, 2, why_B))
-            done_B = done_B | hit_B | full_B
-            write_at = p + step
-            visible = prompt_cache_mask(lengths_B, p, write_at, 1, view)
-            logits_Bx1xV, cache = model.decode(tok_B[:, None], cache, pos_B[:, None], write_at=write_at,
-                                               visible_BxTxS=visible)
-            return step + 1, cache, logits_Bx1xV[:, 0], done_B, out_BxN, why_B, auto_B
-
-        return cond, body
+    def body(carry):
+        step, cache, logits_BxV, done_B, out_BxN, why_B, auto_B = carry
+        next_BxV = allowed_BxSxV[rows_B, auto_B].astype(jnp.int32)  # this row's automaton state
+        logits_BxV = jnp.where(next_BxV[:, :vocab] >= 0, logits_BxV, -jnp.inf)
+        tok_B = jnp.where(done_B, PAD_ID, choose_tokens(logits_BxV, row_keys_B, step, temperature, top_k, top_p))
+        auto_B = jnp.where(done_B, auto_B, jnp.maximum(jnp.take_along_axis(next_BxV, tok_B[:, None], axis=1)[:, 0], 0))
+        out_BxN = jax.lax.dynamic_update_slice(out_BxN, tok_B[:, None], (0, step))
+        pos_B = lengths_B + step  # the position this token takes
+        hit_B = ~done_B & jnp.any(tok_B[:, None] == stop_ids_S[None, :], axis=-1)
+        full_B = ~done_B & ~hit_B & (pos_B + 1 >= max_len)  # no position left for another token
+        why_B = jnp.where(hit_B, 1, jnp.where(full_B, 2, why_B))
+        done_B = done_B | hit_B | full_B
+        write_at = p + step
+        visible = prompt_cache_mask(lengths_B, p, write_at, 1, cache_len)
+        logits_Bx1xV, cache = model.decode(tok_B[:, None], cache, pos_B[:, None], write_at=write_at,
+                                           visible_BxTxS=visible)
+        return step + 1, cache, logits_Bx1xV[:, 0], done_B, out_BxN, why_B, auto_B
 
     out_BxN = jnp.full((b, max_new), PAD_ID, jnp.int32)
     why_B = jnp.zeros((b,), jnp.int32)  # 0 = length, 1 = stop token, 2 = context full
     auto_B = jnp.zeros((b,), jnp.int32)  # every automaton starts in state 0
     carry = (jnp.int32(0), cache, last_BxV, ~live_B, out_BxN, why_B, auto_B)
-    # Attention reads the whole cache it is given, and at batch 64+ reading the cache is most
-    # of a step's cost: so the steps run in windows, each over a cache just long enough for
-    # it (prompt + the steps so far), grown between windows. A finished batch skips the rest.
-    for start in range(0, max_new, window):
-        end = min(start + window, max_new)
-        if start:
-            step, cache, *rest = carry
-            grow = lambda x: jnp.pad(x, ((0, 0), (0, 0), (0, p + end - x.shape[2]), (0, 0)))
-            carry = (step, jax.tree.map(lambda x: constrain(grow(x)), cache), *rest)
-        carry = jax.lax.while_loop(*phase(p + end, end), carry)
-    _, _, _, _, out_BxN, why_B, _ = carry
+    _, _, _, _, out_BxN, why_B, _ = jax.lax.while_loop(cond, body, carry)
     return out_BxN, why_B
 
 
