@@ -146,12 +146,17 @@ def _generate(graphdef, state, prompt_BxP, lengths_B, sample_ids_B, live_B, stop
         step, _, _, done_B, _, _, _ = carry
         return (step < max_new) & ~jnp.all(done_B)
 
+    constrained = allowed_BxSxV.shape[1] > 1  # static: free decoding traces none of the automaton's ops
+
     def body(carry):
         step, cache, logits_BxV, done_B, out_BxN, why_B, auto_B = carry
-        next_BxV = allowed_BxSxV[rows_B, auto_B].astype(jnp.int32)  # this row's automaton state
-        logits_BxV = jnp.where(next_BxV[:, :vocab] >= 0, logits_BxV, -jnp.inf)
+        if constrained:
+            next_BxV = allowed_BxSxV[rows_B, auto_B].astype(jnp.int32)  # this row's automaton state
+            logits_BxV = jnp.where(next_BxV[:, :vocab] >= 0, logits_BxV, -jnp.inf)
         tok_B = jnp.where(done_B, PAD_ID, choose_tokens(logits_BxV, row_keys_B, step, temperature, top_k, top_p))
-        auto_B = jnp.where(done_B, auto_B, jnp.maximum(jnp.take_along_axis(next_BxV, tok_B[:, None], axis=1)[:, 0], 0))
+        if constrained:
+            auto_B = jnp.where(done_B, auto_B,
+                               jnp.maximum(jnp.take_along_axis(next_BxV, tok_B[:, None], axis=1)[:, 0], 0))
         out_BxN = jax.lax.dynamic_update_slice(out_BxN, tok_B[:, None], (0, step))
         pos_B = lengths_B + step  # the position this token takes
         hit_B = ~done_B & jnp.any(tok_B[:, None] == stop_ids_S[None, :], axis=-1)

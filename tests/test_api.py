@@ -65,3 +65,49 @@ def test_a_path_that_is_no_run_is_a_clear_error(tmp_path):
 
     with pytest.raises(LoadError, match="not a run's workdir"):
         picojax.load(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def gguf(run, tmp_path_factory):
+    pytest.importorskip("gguf", reason="the export extra is not installed (pip install 'picojax[export]')")
+    pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed (pip install 'picojax[export]')")
+    from picojax.app.cli import main
+
+    out = tmp_path_factory.mktemp("gguf") / "rpg-q8_0.gguf"
+    assert main(["export", "--workdir", str(run), "--format", "gguf", "--dtype", "q8_0", "--out", str(out),
+                 "--grammar"]) == 0
+    assert out.with_suffix(".gbnf").is_file()
+    return out
+
+
+def test_llama_cpp_under_the_exported_grammar_writes_records_that_parse(run, gguf):
+    """The GBNF beside the q8_0 GGUF keeps llama.cpp's outputs inside the record grammar,
+    even for an untrained model; with the prompt's names (picojax.load) they also copy them."""
+    import llama_cpp
+
+    from data_gen.rpg import split_record
+    from eval.rpg.grammar import prompt_names
+    from picojax.run_dir import RunDir
+    import picojax
+
+    data = Path(RunDir(run).read_config().data.dir)
+    prompts = [split_record(line)[0] for line in (data / "eval" / "in_dist.txt").read_text().splitlines()[:6]]
+    grammar = llama_cpp.LlamaGrammar.from_string(gguf.with_suffix(".gbnf").read_text(), verbose=False)
+    llm = llama_cpp.Llama(model_path=str(gguf), n_ctx=0, verbose=False)
+    pattern = re.compile(r"turn=\d+ \| [a-z]+ hp=\d+/\d+ st=\S+ cd=\S+ \| [a-z]+ hp=\d+/\d+ st=\S+ cd=\S+ \| "
+                         r"result=(ongoing|draw|win:[a-z]+)")
+    for p in prompts:
+        text = llm.create_completion(p, max_tokens=200, temperature=0, grammar=grammar)["choices"][0]["text"]
+        assert pattern.fullmatch(text), text
+    model = picojax.load(gguf)
+    for p, text in zip(prompts, model.complete(prompts, max_new_tokens=200)):
+        a, b = prompt_names(p)
+        assert pattern.fullmatch(text) and f"| {a} hp=" in text and f"| {b} hp=" in text, text
+
+
+def test_eval_scores_the_gguf_as_deployed(run, gguf, capsys):
+    from picojax.app.cli import main
+
+    assert main(["eval", "--workdir", str(run), "--gguf", str(gguf), "--limit", "3"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].split()[:3] == ["split", "records", "exact"] and "in_dist" in out

@@ -44,3 +44,14 @@ def evaluate_model(sampler: Sampler, paths: Sequence[str | Path] | None = None, 
     inputs = load_inputs(paths, limit, fights_limit)
     complete = make_complete(sampler, decode_budget(sampler, expected_targets(inputs)), constraint)
     return evaluate_inputs(inputs, complete)
+
+
+def evaluate_completer(complete_fn, paths: Sequence[str | Path] | None = None, *, data_dir: str | Path | None = None,
+                       limit: int | None = None) -> dict:
+    """The same eval through any ``complete_fn(prompts, max_new_tokens) -> texts`` (e.g. a
+    GGUF export in llama.cpp, `picojax.load`); the budget counts characters, an upper
+    bound on tokens for the RPG tokenizer."""
+    paths = list(paths) if paths else default_splits(data_dir)
+    inputs = load_inputs(paths, limit)
+    budget = max((len(t) for t in expected_targets(inputs)), default=0) + 1 + SLACK_TOKENS
+    return evaluate_inputs(inputs, lambda prompts: [o.split("\n")[0] for o in complete_fn(prompts, budget)])

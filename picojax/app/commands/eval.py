@@ -25,6 +25,9 @@ def add_arguments(parser):
     parser.add_argument("--constrained", action=argparse.BooleanOptionalAction, default=None,
                         help="decode under the task's grammar (rpg: the record format, labels from the closed "
                              "sets, the prompt's two names); default: the task's choice (rpg: on)")
+    parser.add_argument("--gguf", metavar="FILE",
+                        help="rpg: score this GGUF export through llama.cpp (llama-cpp-python) instead of the "
+                             "checkpoint, on the run's splits: exact match as deployed")
     parser.add_argument("--json", metavar="OUT", help="also write the full results as JSON")
     parser.add_argument("--step", type=int, metavar="N", help="checkpoint step to load (default: the latest)")
 
@@ -41,6 +44,8 @@ def run(args) -> int:
         raise UserError(f"--samples must be >= 0, got {args.samples}")
     if args.json:
         check_json_target(args.json)  # before the (slow) evals, not after them
+    if args.gguf:
+        return run_gguf(args)
     from picojax import sharding
 
     sharding.configure_cpu_devices(MeshConfig())
@@ -54,6 +59,39 @@ def run(args) -> int:
     print_eval(task.report(results), sys.stdout, sys.stderr)
     if args.json:
         write_json(args.json, {**results, "_run": {"workdir": str(args.workdir), "step": step, "task": task.name}})
+    return 0
+
+
+def run_gguf(args) -> int:
+    """`--gguf FILE`: the run's RPG splits scored through llama.cpp on the exported file."""
+    from pathlib import Path
+
+    from picojax.app.api import load
+    from picojax.app.task_reports import print_eval
+    from picojax.errors import UserError
+    from picojax.run_dir import RunDir
+    from picojax.tasks import EvalRequest, get_task
+
+    if not Path(args.gguf).is_file():
+        raise UserError(f"--gguf {args.gguf}: no such file")
+    run = RunDir(args.workdir)
+    if not run.config_path.is_file():
+        raise UserError(f"--workdir {args.workdir}: no config.json (the run's splits come from its data.dir)")
+    cfg = run.read_config()
+    task = get_task(args.task or cfg.data.task)
+    if task.name != "rpg":
+        raise UserError(f"--gguf scores the rpg task's splits; this run is {task.name}")
+    from eval.rpg.model import evaluate_completer
+
+    model = load(args.gguf)
+    constrained = args.constrained if args.constrained is not None else task.constrained_by_default
+    results = evaluate_completer(
+        lambda prompts, budget: model.complete(prompts, max_new_tokens=budget, constrained=constrained),
+        args.split or None, data_dir=cfg.data.dir, limit=args.limit)
+    results["_decoding"] = {"constrained": constrained, "gguf": str(args.gguf)}
+    print_eval(task.report(results), sys.stdout, sys.stderr)
+    if args.json:
+        write_json(args.json, {**results, "_run": {"workdir": str(args.workdir), "gguf": str(args.gguf), "task": "rpg"}})
     return 0
 
 
