@@ -1,6 +1,12 @@
-"""RPG state-transition specialist: the depth-3 model of the dial trained to its
-compute-optimal horizon (20 tokens per parameter, ~28M tokens, ~3,500 steps): about an
-hour on an idle 2-core CPU. `configs/quickstart_rpg.py` is the 10-minute version."""
+"""RPG state-transition specialist: the depth-3 model of the dial (1.35M parameters, q8_0
+GGUF ~1.45 MB), 3,200 steps of 10,240 tokens: about an hour on an idle 2-core CPU.
+`configs/quickstart_rpg.py` is the 10-minute version. Measured (docs/rpg-recipe.md, run
+r3): 79% exact on in-distribution and on never-seen names, rollout median 6.5 turns.
+
+    picojax data rpg --out data/rpg --seed 1 --train-records 1500000 --val-records 5000
+    picojax tokenizer --data data/rpg --vocab-size 128 && picojax data tokenize --data data/rpg
+    picojax train --config configs/rpg.py --workdir runs/rpg && picojax eval --workdir runs/rpg
+"""
 
 from picojax.config import Config
 
@@ -15,10 +21,11 @@ def get_config() -> Config:
     cfg.model.vocab_size = 128  # the char-level RPG tokenizer has 122 pieces (names letter by letter)
     cfg.model.seq_len = 320  # records reach ~290 tokens (12-letter names, crowded states, aliases); rows pack several
     cfg.train.batch_size = 32
+    cfg.train.steps = 3200  # past the 20-tokens-per-parameter horizon (2,643 steps): still improving there
     cfg.train.log_every = 25
     cfg.train.eval_every = 250
     cfg.train.eval_batches = 8
-    cfg.train.task_eval_every = 500
+    cfg.train.task_eval_every = 800
     cfg.train.task_eval_limit = 100
     cfg.checkpoint.every_steps = 500
     cfg.checkpoint.every_minutes = 10.0
