@@ -110,7 +110,7 @@ def test_sample_verb_and_its_bad_input(rpg_run, tmp_path, capsys):
         return err
 
     assert "empty" in error_of("sample", "--workdir", str(plan.workdir), "--prompt", "")
-    assert "context is 256 tokens" in error_of("sample", "--workdir", str(plan.workdir), "--prompt", prompt * 5)
+    assert "context is 320 tokens" in error_of("sample", "--workdir", str(plan.workdir), "--prompt", prompt * 5)
     assert "no checkpoints" in error_of("sample", "--workdir", str(tmp_path / "empty"), "--prompt", "x")
     assert "no checkpoint at step 7" in error_of("sample", "--workdir", str(plan.workdir), "--prompt", "x", "--step", "7")
     assert "not found" in error_of("eval", "--workdir", str(plan.workdir), "--split", str(tmp_path / "nope.txt"))

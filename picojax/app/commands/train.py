@@ -91,7 +91,16 @@ def _background_failures_reported_once():
     import threading
 
     def storage(exc) -> bool:
-        return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
+        # The disk's error itself, or anything that wraps it (TensorStore and Orbax re-raise
+        # it as their own exception types, with the OSError as cause or only in the text).
+        seen = 0
+        while exc is not None and seen < 16:
+            if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
+                return True
+            if any(s in str(exc) for s in ("No space left on device", "Disk quota exceeded", "Read-only file system")):
+                return True
+            exc, seen = exc.__cause__ or exc.__context__, seen + 1
+        return False
 
     def background_noise(exc) -> bool:
         return storage(exc) or (isinstance(exc, RuntimeError) and str(exc) == "Event loop is closed")
