@@ -279,7 +279,7 @@ def test_a_resume_refuses_an_override_that_would_do_nothing(trained, tmp_path, c
 
 
 def _expect_disk_full_then_resume(run: Path, code: int, err: list[str], data_dir) -> None:
-    assert code == 2 and len(err) == 1, err
+    assert code == 2 and len(err) == 1, "\n".join(err)
     assert err[0] == (f"picojax train: error: saving checkpoint step 8 in {run / 'checkpoints'} failed: "
                       "No space left on device; the newest complete checkpoint is step 4")
     ckpt = checkpoint.Checkpointer(RunDir(run).checkpoints, read_only=True)

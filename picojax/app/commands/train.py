@@ -105,9 +105,17 @@ def _background_failures_reported_once():
     def background_noise(exc) -> bool:
         return storage(exc) or (isinstance(exc, RuntimeError) and str(exc) == "Event loop is closed")
 
+    failed = []  # set once the run has failed: its one line is on the way
+
+    def after_failure(thread) -> bool:
+        # TensorBoard's writer thread, still flushing to the full disk while the run ends,
+        # can fail with anything (a closed file, a half-written record): best-effort output
+        # of a run that already said why it stopped.
+        return bool(failed) and type(thread).__module__.startswith("tensorboardX")
+
     unraisable, thread_hook = sys.unraisablehook, threading.excepthook
     sys.unraisablehook = lambda u: None if background_noise(u.exc_value) else unraisable(u)
-    threading.excepthook = lambda a: None if background_noise(a.exc_value) else thread_hook(a)
+    threading.excepthook = lambda a: None if background_noise(a.exc_value) or after_failure(a.thread) else thread_hook(a)
 
     class Drop(logging.Filter):
         def filter(self, record):
@@ -122,6 +130,7 @@ def _background_failures_reported_once():
     try:
         yield
     except BaseException:
+        failed.append(True)
         raise  # keep the filters: the rest of the noise comes at garbage collection and exit
     else:
         sys.unraisablehook, threading.excepthook = unraisable, thread_hook
