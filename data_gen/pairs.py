@@ -19,13 +19,12 @@ import hashlib
 import json
 import os
 import re
-import shutil
 from pathlib import Path
 from typing import Iterator, Sequence
 
 from picojax.data_dir import SPLITS, DataDir
 from picojax.errors import UserError
-from picojax.paths import replace_dir
+from picojax.paths import building_dir
 
 TASK = "pairs"
 
@@ -98,15 +97,11 @@ def import_pairs(sources: Sequence[str | os.PathLike], out: str | os.PathLike, *
     for path in sources:  # every line checked before anything is written
         for _ in read_pairs(path):
             pass
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.partial-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
     counts = dict.fromkeys(SPLITS, 0)
     digests = {s: hashlib.sha256() for s in SPLITS}
     seen: set[str] = set()
     duplicates = 0
-    try:
+    with building_dir(out) as tmp:
         files = {s: open(DataDir(tmp).text_path(s), "w", encoding="utf-8", newline="\n") for s in SPLITS}
         with files["train"], files["val"]:
             for path in sources:
@@ -129,8 +124,4 @@ def import_pairs(sources: Sequence[str | os.PathLike], out: str | os.PathLike, *
             "sha256": {s: digests[s].hexdigest() for s in SPLITS},
         }
         DataDir(tmp).write_manifest(manifest)
-        replace_dir(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return manifest

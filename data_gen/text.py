@@ -23,14 +23,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 from pathlib import Path
 from typing import Sequence
 
 from data_gen.stories.framing import SEPARATOR, SEPARATOR_LINE
 from picojax.data_dir import DataDir
 from picojax.errors import UserError
-from picojax.paths import replace_dir
+from picojax.paths import building_dir
 
 TASK = "text"
 SEPARATORS = ("auto", "eot", "blank", "file", "none")
@@ -124,11 +123,7 @@ def import_text(sources: Sequence[str | os.PathLike], out: str | os.PathLike, *,
     if not train_docs or not val_docs or not all(train_docs) or not all(val_docs):
         raise TextError(f"the {split_kind} split left train or val empty ({len(docs)} document(s)): "
                         f"give more text, another --val-fraction, or --split tail")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.partial-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    try:
+    with building_dir(out) as tmp:
         counts, chars, sha = {}, {}, {}
         for name, part in (("train", train_docs), ("val", val_docs)):
             body = "".join(d + SEPARATOR_LINE for d in part)
@@ -138,8 +133,4 @@ def import_text(sources: Sequence[str | os.PathLike], out: str | os.PathLike, *,
         manifest = {"task": TASK, "sources": [str(f) for f in files], "separator": separator, "split": split_kind,
                     "val_fraction": val_fraction, "seed": seed, "counts": counts, "chars": chars, "sha256": sha}
         DataDir(tmp).write_manifest(manifest)
-        replace_dir(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return manifest

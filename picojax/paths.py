@@ -12,6 +12,7 @@ appears atomically when its upload completes. `write_text_atomic` hides the diff
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 
@@ -94,6 +95,27 @@ def cache_dir() -> str:
     """picojax's per-user cache (``$PICOJAX_CACHE`` or ``~/.cache/picojax``): the CPU peak
     probe, local copies of remote tokenizers, the compilation cache."""
     return os.environ.get("PICOJAX_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "picojax")
+
+
+@contextlib.contextmanager
+def building_dir(out: str | os.PathLike):
+    """Yields an empty temporary folder beside ``out``; when the block ends normally the
+    folder replaces ``out`` (`replace_dir`), and on any error it is removed, so ``out`` is
+    either the old folder or the whole new one, never half-written."""
+    import shutil
+    from pathlib import Path
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.partial-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        yield tmp
+        replace_dir(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 def replace_dir(tmp: str | os.PathLike, out: str | os.PathLike) -> None:

@@ -43,8 +43,7 @@ class RunModel:
         from picojax.sample import SamplingConfig
 
         task = get_task(self.task)
-        use = task.constrained_by_default if constrained is None else constrained
-        constraint = task.constraint(self.sampler.tokenizer) if use else None
+        constraint = task.constraint(self.sampler.tokenizer) if _grammar_on(task, constrained) else None
         settings = SamplingConfig(max_new_tokens=max_new_tokens, temperature=temperature, seed=seed)
         return [c.text for c in self.sampler.complete(list(prompts), settings, stop_strings=task.stop_strings,
                                                       constraint=constraint)]
@@ -63,7 +62,7 @@ class GGUFModel:
         import llama_cpp
 
         task = get_task(self.task)
-        use = task.constrained_by_default if constrained is None else constrained
+        use = _grammar_on(task, constrained)
         out = []
         for prompt in prompts:
             grammar = None
@@ -74,6 +73,11 @@ class GGUFModel:
                                            stop=list(task.stop_strings) or None, grammar=grammar)
             out.append(r["choices"][0]["text"])
         return out
+
+
+def _grammar_on(task, constrained: Optional[bool]) -> bool:
+    """``constrained`` as asked, or the task's default when not asked."""
+    return task.constrained_by_default if constrained is None else constrained
 
 
 def prompt_gbnf(task: str, prompt: str) -> Optional[str]:
