@@ -279,7 +279,7 @@ class Sampler:
         rows = 1
         while rows < n:
             rows *= 2
-        return min(rows, max(self.batch_size, n))
+        return min(rows, self.batch_size)  # chunks never hold more than batch_size prompts
 
     def _run_chunk(self, chunk, ids, settings: SamplingConfig, stop_ids, constraints):
         n = len(chunk)
